@@ -1,0 +1,126 @@
+"""The `reportqa` command line: the edge where the environment is read; heavy imports stay lazy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any, Sequence
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - rag.settings.Settings
+    from rag.settings import Settings
+
+    return Settings.load(
+        library=getattr(args, "library", None),
+        embed_model=getattr(args, "embed_model", None),
+        chunk_size=getattr(args, "chunk_size", None),
+        chroma_url=getattr(args, "chroma_url", None),
+    )
+
+
+def _library(args: argparse.Namespace):  # noqa: ANN202 - rag.library.Library
+    from rag.library import Library
+
+    return Library(_settings(args))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ingest.job import FAILED, UNCHANGED, ingest_paths
+
+    library = _library(args)
+    if args.rebuild:
+        library.open_readonly_store().drop()
+    bar = tqdm(total=0, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+    def progress(event: Any) -> None:
+        bar.total = event.files_total
+        bar.n = event.files_done
+        bar.set_postfix(chunks=event.chunks_embedded, refresh=False)
+        bar.refresh()
+        result = event.result
+        if result is not None and result.status != UNCHANGED:
+            bar.write(result.line(), file=sys.stderr if result.status == FAILED else sys.stdout)
+
+    summary = ingest_paths(library, args.paths, prune=args.prune, progress=progress)
+    bar.close()
+    if summary.embedded == 0 and summary.ok:
+        print("nothing to embed: every file is already in the library")
+    print(summary.line())
+    return 0 if summary.ok else 1
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    docs = _library(args).open_readonly_store().documents()
+    if args.json:
+        for doc in docs:
+            print(json.dumps(asdict(doc), ensure_ascii=False))
+        return 0
+    if not docs:
+        print("the library is empty; add reports with `reportqa ingest PATH...`")
+    for doc in docs:
+        meta = ", ".join(f"{k}={v}" for k, v in doc.meta.items() if k != "title")
+        print(f"{doc.doc_id}  {doc.source}  {doc.pages} pages  {doc.chunks} chunks  {doc.ingested_at}")
+        print(f"    {doc.title}" + (f"  [{meta}]" if meta else ""))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from ingest.job import delete_document
+
+    try:
+        doc = delete_document(_library(args), args.doc)
+    except LookupError as err:
+        print(f"reportqa delete: {err}", file=sys.stderr)
+        return 1
+    print(f"deleted {doc.doc_id} {doc.source} ({doc.chunks} chunks)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reportqa", description="Cited answers from research reports.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--library", metavar="DIR", help="library folder (REPORTQA_LIBRARY)")
+    common.add_argument("--embed-model", help="sentence-transformers model name or path (REPORTQA_EMBED_MODEL)")
+    common.add_argument("--chroma-url", help="Chroma server URL (REPORTQA_CHROMA_URL); default: embedded")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", parents=[common], help="add files or folders of reports to the library")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--prune", action="store_true", help="delete documents whose files are gone")
+    ingest.add_argument("--rebuild", action="store_true", help="drop the library and index everything again")
+    ingest.add_argument("--chunk-size", type=int, help="chunk size in characters (REPORTQA_CHUNK_SIZE)")
+    ingest.set_defaults(func=cmd_ingest)
+
+    library = sub.add_parser("library", parents=[common], help="list the documents in the library")
+    library.add_argument("--json", action="store_true", help="one JSON object per document")
+    library.set_defaults(func=cmd_library)
+
+    delete = sub.add_parser("delete", parents=[common], help="remove one document from the library")
+    delete.add_argument("doc", metavar="DOC", help="document id (or a unique prefix, or the file name)")
+    delete.set_defaults(func=cmd_delete)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    from rag.store import LibraryError
+
+    try:
+        return args.func(args)
+    except LibraryError as err:
+        print(f"reportqa {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""The ingestion job: files in, complete documents in the library out — idempotent and resumable.
+
+Per file, in order: hash the bytes (the document id) and skip what is already complete; load, clean,
+chunk and describe it; embed; write its chunks; then write its record, which is what makes it visible.
+A job killed at any point leaves at most invisible leftovers that the next run overwrites or removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from ingest.chunking import chunk_pages
+from ingest.clean import clean_pages
+from ingest.loaders import SUPPORTED, BadFile, load
+from ingest.metadata import extract_metadata
+from rag.library import Library
+from rag.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+NEW, UNCHANGED, REPLACED, FAILED, DELETED = "new", "unchanged", "replaced", "failed", "deleted"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file; ``reason`` is a one-line explanation for failures."""
+
+    path: str
+    status: str
+    doc_id: str | None = None
+    pages: int = 0
+    chunks: int = 0
+    reason: str = ""
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        if self.status == FAILED:
+            return f"failed     {self.path}: {self.reason}"
+        return f"{self.status:<10} {self.path} ({self.pages} pages, {self.chunks} chunks)"
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    results: tuple[FileResult, ...]
+    seconds: float
+    embedded: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.count(FAILED) == 0
+
+    @property
+    def pages(self) -> int:
+        return sum(r.pages for r in self.results if r.status != DELETED)
+
+    @property
+    def chunks(self) -> int:
+        return sum(r.chunks for r in self.results if r.status != DELETED)
+
+    def line(self) -> str:
+        counts = ", ".join(f"{self.count(s)} {s}" for s in (NEW, UNCHANGED, REPLACED, FAILED, DELETED))
+        rate = self.pages / self.seconds if self.seconds else 0.0
+        return (
+            f"{len(self.results)} files: {counts}; {self.pages} pages, {self.chunks} chunks "
+            f"({self.embedded} embedded) in {self.seconds:.1f} s ({rate:.1f} pages/s)"
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each file and each embedded batch; the CLI and the app render it."""
+
+    files_done: int
+    files_total: int
+    current: str
+    chunks_embedded: int = 0
+    result: FileResult | None = None
+
+
+@dataclass
+class _Prepared:
+    doc: Document
+    chunks: list[Chunk] = field(default_factory=list)
+
+
+def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileResult]]:
+    """Supported files under ``paths`` (recursive, sorted), plus failures for paths that cannot be used."""
+    found: dict[str, Path] = {}
+    failed: list[FileResult] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            # os.walk does not follow symlinked folders, so a symlink loop cannot trap the walk.
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    candidate = Path(folder) / name
+                    if not name.startswith(".") and candidate.suffix.lower() in SUPPORTED:
+                        found.setdefault(str(candidate.resolve()), candidate)
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED:
+                found.setdefault(str(path.resolve()), path)
+            else:
+                failed.append(FileResult(str(path), FAILED, reason=_unsupported(path)))
+        else:
+            failed.append(FileResult(str(path), FAILED, reason="no such file or folder; check the path"))
+    return [found[k] for k in sorted(found)], failed
+
+
+def _unsupported(path: Path) -> str:
+    kinds = ", ".join(sorted(SUPPORTED))
+    return f"unsupported file type {path.suffix or '(none)'!r}; convert it to one of {kinds}"
+
+
+def file_doc_id(data: bytes) -> str:
+    """Document id: content hash of the file, so renames keep and edits change it."""
+    return hashlib.sha256(data).hexdigest()[:20]
+
+
+def ingest_paths(
+    library: Library,
+    paths: Sequence[Path | str],
+    *,
+    prune: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+) -> JobSummary:
+    """Bring the library up to date with ``paths``; never raises for a bad file."""
+    started = time.perf_counter()
+    files, results = discover(paths)
+    for result in results:
+        if progress:
+            progress(Progress(0, len(files), result.path, 0, result))
+    store = library.store
+    for doc_id in store.unfinished():  # what a killed job left behind
+        store.delete_document(doc_id)
+    known = store.documents()
+    embedded = 0
+    for i, path in enumerate(files):
+        result, n_embedded = _ingest_file(library, path, known, progress, i, len(files))
+        embedded += n_embedded
+        results.append(result)
+        if result.status in (NEW, REPLACED):
+            known = store.documents()
+        if progress:
+            progress(Progress(i + 1, len(files), str(path), embedded, result))
+    if prune:
+        results.extend(prune_missing(library))
+    return JobSummary(tuple(results), time.perf_counter() - started, embedded)
+
+
+def _ingest_file(
+    library: Library, path: Path, known: list[Document], progress: Callable | None, index: int, total: int
+) -> tuple[FileResult, int]:
+    started = time.perf_counter()
+    key = str(path.resolve())
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return FileResult(str(path), FAILED, reason=f"cannot read file ({err.strerror}); check permissions"), 0
+    doc_id = file_doc_id(data)
+    same_path = [d for d in known if d.path == key and d.doc_id != doc_id]
+    existing = next((d for d in known if d.doc_id == doc_id), None)
+    if existing is not None:
+        _delete_all(library, same_path)  # finishes a replacement a killed job left half-done
+        return FileResult(str(path), UNCHANGED, doc_id, existing.pages, existing.chunks), 0
+    try:
+        prepared = prepare(path, doc_id, library.settings.chunk_size)
+    except BadFile as err:
+        return FileResult(str(path), FAILED, doc_id, reason=str(err)), 0
+    except Exception as err:  # noqa: BLE001 - one bad file must not end the job
+        log.exception("unexpected error reading %s", path)
+        return FileResult(str(path), FAILED, doc_id, reason=f"could not be read ({type(err).__name__}: {err})"), 0
+
+    def batch_done(n: int) -> None:
+        if progress:
+            progress(Progress(index, total, str(path), n))
+
+    _write(library, prepared, batch_done)
+    _delete_all(library, same_path)
+    status = REPLACED if same_path else NEW
+    doc = prepared.doc
+    seconds = time.perf_counter() - started
+    return FileResult(str(path), status, doc_id, doc.pages, doc.chunks, seconds=seconds), doc.chunks
+
+
+def prepare(path: Path, doc_id: str, chunk_size: int) -> _Prepared:
+    """Load, clean, chunk and describe one file (no model, no store)."""
+    loaded = load(path)
+    pages = clean_pages(loaded.pages, loaded.fmt)
+    meta = extract_metadata(pages, path.name, loaded.info)
+    pieces = chunk_pages(pages, chunk_size)
+    if not pieces:
+        raise BadFile("no text found after cleaning; check that the file is a report with a text layer")
+    chunks = [
+        Chunk(
+            chunk_id=f"{doc_id}:{i:05d}", doc_id=doc_id, ordinal=i, text=p.text, source=path.name,
+            page=p.page, page_end=p.page_end, section=p.section, kind=p.kind, page_starts=p.page_starts,
+            meta=meta,
+        )
+        for i, p in enumerate(pieces)
+    ]
+    doc = Document(
+        doc_id=doc_id, source=path.name, path=str(path.resolve()), pages=len(pages), chunks=len(chunks),
+        ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), fmt=loaded.fmt, meta=meta,
+    )
+    return _Prepared(doc, chunks)
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the model embeds: a short header (title, section) in front of the chunk text."""
+    header = " | ".join(part for part in (chunk.title, chunk.section) if part)
+    return f"{header}\n{chunk.text}"
+
+
+def _write(library: Library, prepared: _Prepared, batch_done: Callable[[int], None]) -> None:
+    store, embedder = library.store, library.embedder
+    store.begin_document(prepared.doc.doc_id)
+    store.delete_chunks(prepared.doc.doc_id)  # leftovers of a killed run
+    step = max(embedder.batch_size * 4, 256)
+    for start in range(0, len(prepared.chunks), step):
+        part = prepared.chunks[start : start + step]
+        store.add_chunks(part, embedder.encode([embedding_text(c) for c in part]))
+        batch_done(start + len(part))
+    store.put_document(prepared.doc)
+
+
+def _delete_all(library: Library, docs: Iterable[Document]) -> None:
+    for doc in docs:
+        library.store.delete_document(doc.doc_id)
+
+
+def delete_document(library: Library, doc_ref: str) -> Document:
+    """Delete one document by id (or unique id prefix, or file name); raises LookupError if unknown."""
+    docs = library.store.documents()
+    matches = [d for d in docs if d.doc_id == doc_ref or d.source == doc_ref]
+    matches = matches or [d for d in docs if d.doc_id.startswith(doc_ref)]
+    if len(matches) != 1:
+        what = "no document" if not matches else f"{len(matches)} documents"
+        raise LookupError(f"{what} matches {doc_ref!r}; see `reportqa library` for ids")
+    library.store.delete_document(matches[0].doc_id)
+    return matches[0]
+
+
+def prune_missing(library: Library) -> list[FileResult]:
+    """Delete documents whose source files no longer exist."""
+    gone = [d for d in library.store.documents() if not Path(d.path).exists()]
+    _delete_all(library, gone)
+    return [FileResult(d.path, DELETED, d.doc_id, d.pages, d.chunks) for d in gone]

@@ -1,0 +1,132 @@
+"""Value objects that cross package boundaries: chunks, documents, hits, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Kind(str, Enum):
+    """What a chunk is: retrieval skips boilerplate unless asked."""
+
+    BODY = "body"
+    FIGURE = "figure"
+    TABLE = "table"
+    BOILERPLATE = "boilerplate"
+
+
+# Report metadata keys stored on documents and chunks (absent keys mean "not found", never guessed).
+META_KEYS = (
+    "title",
+    "publisher",
+    "date",
+    "analysts",
+    "rating",
+    "sector",
+    "company",
+    "form_type",
+    "period",
+)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one document, with where it came from.
+
+    ``page_starts`` lists ``(offset_in_text, page)`` pairs, so a quote at any offset maps to its page.
+    """
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    source: str
+    page: int
+    page_end: int
+    section: str = ""
+    kind: Kind = Kind.BODY
+    ocr: bool = False
+    page_starts: tuple[tuple[int, int], ...] = ()
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based page on which character ``offset`` of the text lies."""
+        page = self.page
+        for start, number in self.page_starts:
+            if start > offset:
+                break
+            page = number
+        return page
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title") or self.source
+
+
+@dataclass(frozen=True)
+class Document:
+    """One ingested file: identity, provenance and the report metadata found in it."""
+
+    doc_id: str
+    source: str
+    path: str
+    pages: int
+    chunks: int
+    ingested_at: str
+    fmt: str
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    ocr_pages: tuple[int, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title") or self.source
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the rank each retriever gave it (1-based)."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Evidence for the claims marked ``[n]``: the chunk and the exact quoted span of its text."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    page: int
+    section: str
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A verification finding: a sentence or number the cited evidence does not support."""
+
+    kind: str  # "unsupported_sentence" | "number_not_found" | "unknown_citation" | "no_citation"
+    detail: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a question gets back: text with ``[n]`` markers and everything needed to check it."""
+
+    question: str
+    text: str
+    answerable: bool
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    scope: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    flags: tuple[Flag, ...] = ()
+    reason: str = ""
+    mode: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
