@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Sequence
 
 
@@ -80,6 +82,90 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_answer(answer: Any) -> None:
+    print(answer.text)
+    if answer.scope:
+        print(f"\n(scope: {answer.scope.get('label') or answer.scope.get('matched')})")
+    for c in answer.citations:
+        section = f" · {c.section}" if c.section else ""
+        print(f"[{c.n}] {c.title} — p.{c.page}{section}\n    “{c.quote.strip()}”")
+    for flag in answer.flags:
+        print(f"! {flag.kind}: {flag.detail}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.answer import answer
+    from rag.retrieve import Filters
+    from rag.serialize import answer_to_dict
+
+    if bool(args.question) == bool(args.batch):
+        print("reportqa ask: give a QUESTION or --batch FILE.jsonl (not both)", file=sys.stderr)
+        return 2
+    library = _library(args)
+    resolve = {}
+    if args.batch:
+        rows = _read_batch(Path(args.batch))
+    else:
+        rows = [{"question": args.question, "doc": args.doc}]
+    for row in rows:
+        doc = row.get("doc") or args.doc
+        if doc and doc not in resolve:
+            resolve[doc] = library.store.find(doc).doc_id
+        filters = Filters(doc_ids=(resolve[doc],)) if doc else None
+        result = answer(row["question"], library, k=args.k, filters=filters, mode=args.mode)
+        if args.json or args.batch:
+            print(json.dumps(answer_to_dict(result), ensure_ascii=False), flush=True)
+        else:
+            _print_answer(result)
+    return 0
+
+
+def _read_batch(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SystemExit(f"reportqa ask: {path}:{number}: not JSON ({err.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise SystemExit(f"reportqa ask: {path}:{number}: needs a string field 'question'")
+        rows.append(row)
+    return rows
+
+
+def _start_app(settings: Any, port: int | None) -> int:
+    import subprocess
+
+    from rag.settings import ENV
+
+    app = Path(__file__).resolve().with_name("app.py")
+    env = {**os.environ, ENV["library"]: str(settings.library)}
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--browser.gatherUsageStats", "false"]
+    if port:
+        command += ["--server.port", str(port)]
+    return subprocess.call(command, env=env)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    return _start_app(_settings(args), args.port)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Ingest the bundled reference report into a demo library (once) and open the app on it."""
+    from ingest.job import DEMO_REPORT, ingest_paths
+    from rag.library import Library
+    from rag.settings import default_library
+
+    settings = _settings(args)
+    if not args.library and not os.environ.get("REPORTQA_LIBRARY"):
+        settings = settings.with_(library=default_library().with_name("demo-library"))
+    summary = ingest_paths(Library(settings), [DEMO_REPORT])
+    print(summary.line())
+    return _start_app(settings, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reportqa", description="Cited answers from research reports.")
     common = argparse.ArgumentParser(add_help=False)
@@ -102,22 +188,39 @@ def build_parser() -> argparse.ArgumentParser:
     delete = sub.add_parser("delete", parents=[common], help="remove one document from the library")
     delete.add_argument("doc", metavar="DOC", help="document id (or a unique prefix, or the file name)")
     delete.set_defaults(func=cmd_delete)
+
+    ask = sub.add_parser("ask", parents=[common], help="answer a question with cited passages")
+    ask.add_argument("question", nargs="?", metavar="QUESTION")
+    ask.add_argument("--batch", metavar="FILE.jsonl", help="one JSON object per line: question, optional doc")
+    ask.add_argument("--doc", metavar="ID", help="only this document")
+    ask.add_argument("-k", type=int, default=None, help="passages to retrieve (REPORTQA_TOP_K)")
+    ask.add_argument("--mode", choices=["auto", "extractive", "llm"], default="auto")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(func=cmd_ask)
+
+    for name, func, text in (
+        ("app", cmd_app, "start the web app (chat, library, evaluation)"),
+        ("demo", cmd_demo, "ingest the bundled reference report into a demo library and start the app"),
+    ):
+        command = sub.add_parser(name, parents=[common], help=text)
+        command.add_argument("--port", type=int, help="port for the web app (default 8501)")
+        command.set_defaults(func=func)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     import logging
-    import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # per-file problems are reported as result lines
     args = build_parser().parse_args(argv)
     from rag.store import LibraryError
 
     try:
         return args.func(args)
-    except LibraryError as err:
+    except (LibraryError, LookupError) as err:
         print(f"reportqa {args.command}: {err}", file=sys.stderr)
         return 2
 

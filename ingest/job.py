@@ -26,6 +26,7 @@ from rag.types import Chunk, Document
 log = logging.getLogger(__name__)
 
 NEW, UNCHANGED, REPLACED, FAILED, DELETED = "new", "unchanged", "replaced", "failed", "deleted"
+DEMO_REPORT = Path(__file__).with_name("demo") / "glsc_2024-02_computer_sora_gemini.md"
 
 
 @dataclass(frozen=True)
@@ -240,15 +241,10 @@ def _delete_all(library: Library, docs: Iterable[Document]) -> None:
 
 
 def delete_document(library: Library, doc_ref: str) -> Document:
-    """Delete one document by id (or unique id prefix, or file name); raises LookupError if unknown."""
-    docs = library.store.documents()
-    matches = [d for d in docs if d.doc_id == doc_ref or d.source == doc_ref]
-    matches = matches or [d for d in docs if d.doc_id.startswith(doc_ref)]
-    if len(matches) != 1:
-        what = "no document" if not matches else f"{len(matches)} documents"
-        raise LookupError(f"{what} matches {doc_ref!r}; see `reportqa library` for ids")
-    library.store.delete_document(matches[0].doc_id)
-    return matches[0]
+    """Delete one document by id, unique id prefix or file name; raises LookupError if unknown."""
+    doc = library.store.find(doc_ref)
+    library.store.delete_document(doc.doc_id)
+    return doc
 
 
 def prune_missing(library: Library) -> list[FileResult]:

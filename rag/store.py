@@ -98,6 +98,15 @@ class Store:
             return _document(got["metadatas"][0])
         return None
 
+    def find(self, ref: str) -> Document:
+        """The one document whose id, unique id prefix or file name is ``ref``; LookupError otherwise."""
+        docs = self.documents()
+        matches = [d for d in docs if ref in (d.doc_id, d.source)] or [d for d in docs if d.doc_id.startswith(ref)]
+        if len(matches) != 1:
+            what = "no document" if not matches else f"{len(matches)} documents"
+            raise LookupError(f"{what} matches {ref!r}; see `reportqa library` for ids")
+        return matches[0]
+
     def begin_document(self, doc_id: str) -> None:
         """Record that chunks of ``doc_id`` are about to be written (so a killed job can clean up)."""
         self.docs.upsert(ids=[doc_id], embeddings=[[0.0]], metadatas=[{"doc_id": doc_id, "status": WRITING}])

@@ -25,7 +25,7 @@ _WORD_BEFORE = re.compile(r"([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.?$")
 _TOKEN = re.compile(
     rf"(?P<word>\d*[a-z][a-z0-9]*(?:[-'’&.][a-z0-9]+)*)|(?P<num>\d+(?:[,，]\d{{3}})*(?:\.\d+)?%?)|(?P<cjk>[{CJK}]+)"
 )
-NUMBER = re.compile(r"(?<![\w.])[-−]?\$?\d+(?:[,，]\d{3})*(?:\.\d+)?%?")
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[-−]?\$?\d+(?:[,，]\d{3})*(?:\.\d+)?%?")
 
 STOPWORDS = frozenset(
     "的 了 是 在 和 与 及 或 等 中 对 将 为 以 由 从 其 之 也 而 被 把 这 那 个 有 吗 呢 吧 啊 么 "

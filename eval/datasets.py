@@ -1,0 +1,254 @@
+"""Question sets labelled by file, page and evidence text (never chunk ids), so they survive re-chunking.
+
+One JSON object per line. Besides the project's own format, :func:`load_dataset` reads FinanceBench rows
+(``evidence_page_num`` is 0-based) and FinGLM-style rows (``evidence_page_index`` is 0-based) as they come.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DatasetError", "Evidence", "Question", "load_dataset", "save_dataset"]
+
+
+class DatasetError(ValueError):
+    """A row of a question set that cannot be read; the message names ``file:line`` and the problem."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where an answer is found: a document (file name and/or doc id), 1-based pages and optionally the text.
+
+    Empty ``pages`` means "anywhere in the document".
+    """
+
+    file: str | None
+    doc: str | None
+    pages: tuple[int, ...]
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question with its accepted answers; ``answers`` is empty when the library cannot answer it.
+
+    ``doc`` scopes the question to one document (file name or doc id). ``kind`` is set only when the evidence
+    lives in chunks that retrieval skips by default: ``"boilerplate"`` (rating definitions, disclaimers), so
+    a harness asks with that kind included. ``category`` is a free label for per-category breakdowns.
+    """
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    answerable: bool
+    evidence: tuple[Evidence, ...]
+    doc: str | None = None
+    lang: str | None = None
+    section: str | None = None
+    kind: str | None = None
+    category: str | None = None
+
+
+_OPTIONAL = ("doc", "lang", "section", "kind", "category")
+_KEYS = frozenset({"id", "question", "answers", "answerable", "evidence", *_OPTIONAL})
+_EVIDENCE_KEYS = frozenset({"file", "doc", "pages", "text"})
+
+
+def load_dataset(path: Path | str) -> list[Question]:
+    """Read a question set; each row may be our format, a FinanceBench row or a FinGLM-style row.
+
+    Raises :class:`DatasetError` with ``file:line: reason`` for the first bad row or a repeated id.
+    """
+    path = Path(path)
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("a row must be a JSON object")
+                question = _parser_for(row)(row)
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                raise DatasetError(f"{where}: {_reason(error)}") from error
+            if question.id in seen:
+                raise DatasetError(f"{where}: id {question.id!r} already used on line {seen[question.id]}")
+            seen[question.id] = number
+            questions.append(question)
+    return questions
+
+
+def save_dataset(questions: Iterable[Question], path: Path | str) -> None:
+    """Write questions as JSON Lines in the project's format (UTF-8, unset optional fields left out)."""
+    lines = [json.dumps(question_to_dict(q), ensure_ascii=False) for q in questions]
+    Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def question_to_dict(question: Question) -> dict[str, Any]:
+    """The JSON object for one question in the project's format."""
+    row: dict[str, Any] = {
+        "id": question.id,
+        "question": question.question,
+        "answers": list(question.answers),
+        "answerable": question.answerable,
+        "evidence": [_evidence_to_dict(e) for e in question.evidence],
+    }
+    row.update({key: getattr(question, key) for key in _OPTIONAL if getattr(question, key) is not None})
+    return row
+
+
+def question_from_dict(row: dict[str, Any]) -> Question:
+    """Parse one row of the project's format, checking keys and types."""
+    unknown = set(row) - _KEYS
+    if unknown:
+        raise ValueError(f"unknown field(s) {sorted(unknown)}; expected some of {sorted(_KEYS)}")
+    answers = _strings(row.get("answers", []), "answers")
+    answerable = row.get("answerable", bool(answers))
+    if not isinstance(answerable, bool):
+        raise ValueError(f"'answerable' must be true or false, not {answerable!r}")
+    if answerable and not answers:
+        raise ValueError("an answerable question needs at least one accepted answer in 'answers'")
+    if not answerable and answers:
+        raise ValueError("an unanswerable question must have empty 'answers'")
+    evidence = row.get("evidence", [])
+    if not isinstance(evidence, list):
+        raise ValueError("'evidence' must be a list of {file|doc, pages, text} objects")
+    optional = {key: _optional_string(row, key) for key in _OPTIONAL}
+    return Question(
+        id=_required_string(row, "id"),
+        question=_required_string(row, "question"),
+        answers=answers,
+        answerable=answerable,
+        evidence=tuple(_evidence_from_dict(item) for item in evidence),
+        **optional,
+    )
+
+
+def _parser_for(row: dict[str, Any]) -> Callable[[dict[str, Any]], Question]:
+    if "evidence_page_num" in row or ("doc_name" in row and "answer" in row):
+        return _financebench_row
+    if "evidence_page_index" in row or "doc_file" in row:
+        return _finglm_row
+    return question_from_dict
+
+
+def _financebench_row(row: dict[str, Any]) -> Question:
+    """FinanceBench: one ``answer``; ``evidence`` items carry 0-based ``evidence_page_num`` each."""
+    doc = _required_string(row, "doc_name")
+    file = Path(row["pdf"]).name if row.get("pdf") else None
+    items = row.get("evidence") or [
+        {"evidence_page_num": page, "evidence_text": row.get("evidence_text")}
+        for page in _zero_based(row.get("evidence_page_num", []), "evidence_page_num")
+    ]
+    evidence = tuple(
+        Evidence(
+            file=file,
+            doc=doc,
+            pages=tuple(p + 1 for p in _zero_based(item.get("evidence_page_num", []), "evidence_page_num")),
+            text=item.get("evidence_text") or None,
+        )
+        for item in items
+    )
+    return Question(
+        id=str(_required_string(row, "id")),
+        question=_required_string(row, "question"),
+        answers=(_required_string(row, "answer"),),
+        answerable=True,
+        evidence=evidence,
+        lang="en",
+        category=row.get("question_type"),
+    )
+
+
+def _finglm_row(row: dict[str, Any]) -> Question:
+    """FinGLM-style: the key answer (``metadata.prompt.prom_answer``) first, then the accepted phrasings."""
+    prompt = (row.get("metadata") or {}).get("prompt") or {}
+    phrasings = [prompt.get("prom_answer"), *(row.get("answers") or [row.get("answer")])]
+    answers = tuple(dict.fromkeys(str(a) for a in phrasings if a))
+    if not answers:
+        raise ValueError("row has neither 'answers' nor 'answer'")
+    doc_file = row.get("doc_file")
+    evidence = Evidence(
+        file=Path(doc_file).name if doc_file else None,
+        doc=row.get("doc_id"),
+        pages=tuple(p + 1 for p in _zero_based(row.get("evidence_page_index") or [], "evidence_page_index")),
+        text=row.get("evidence_text") or None,
+    )
+    return Question(
+        id=_required_string(row, "id"),
+        question=_required_string(row, "question"),
+        answers=answers,
+        answerable=True,
+        evidence=(evidence,),
+        lang="zh",
+        category=row.get("question_type"),
+    )
+
+
+def _evidence_from_dict(item: Any) -> Evidence:
+    if not isinstance(item, dict):
+        raise ValueError(f"evidence items must be objects, not {item!r}")
+    unknown = set(item) - _EVIDENCE_KEYS
+    if unknown:
+        raise ValueError(f"unknown evidence field(s) {sorted(unknown)}; expected {sorted(_EVIDENCE_KEYS)}")
+    file, doc = _optional_string(item, "file"), _optional_string(item, "doc")
+    if not file and not doc:
+        raise ValueError("each evidence item needs a 'file' or a 'doc'")
+    pages = item.get("pages", [])
+    if not isinstance(pages, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in pages
+    ):
+        raise ValueError(f"evidence 'pages' must be a list of 1-based page numbers, not {pages!r}")
+    return Evidence(file=file, doc=doc, pages=tuple(pages), text=_optional_string(item, "text"))
+
+
+def _evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
+    row: dict[str, Any] = {key: getattr(evidence, key) for key in ("file", "doc") if getattr(evidence, key)}
+    row["pages"] = list(evidence.pages)
+    if evidence.text is not None:
+        row["text"] = evidence.text
+    return row
+
+
+def _zero_based(value: Any, name: str) -> list[int]:
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise ValueError(f"'{name}' must hold 0-based page indices, not {value!r}")
+    return values
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"'{name}' must be a list of non-empty strings, not {value!r}")
+    return tuple(value)
+
+
+def _required_string(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and key == "id":
+        return str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"missing or empty '{key}'")
+    return value
+
+
+def _optional_string(row: dict[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"'{key}' must be a string, not {value!r}")
+    return value or None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON ({error.msg} at column {error.colno})"
+    if isinstance(error, KeyError):
+        return f"missing field {error}"
+    return str(error)

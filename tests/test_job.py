@@ -1,0 +1,141 @@
+"""The ingestion job end to end: real files, real model, real Chroma in a temp folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REFERENCE_REPORT, ROOT
+
+from ingest.job import FAILED, NEW, REPLACED, UNCHANGED, delete_document, ingest_paths
+from rag.library import Library
+
+REPORT_TEXT = REFERENCE_REPORT.read_text(encoding="utf-8")
+
+
+def _state(library: Library) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int, str, str]]]:
+    store = library.store
+    docs = [(d.doc_id, d.source, d.chunks) for d in store.documents()]
+    chunks = sorted((c.chunk_id, c.doc_id, c.page, c.kind.value, c.text) for c in store.iter_chunks())
+    return docs, chunks
+
+
+def _write_variants(folder: Path, n: int) -> list[Path]:
+    """``n`` distinct Markdown reports (the reference report with a distinct first paragraph)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"report_{i}.md"
+        path.write_text(f"# 第{i}号周报\n\n本期编号为{i}号。\n\n{REPORT_TEXT}", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_reference_report_becomes_chunks_with_pages_sections_and_kinds(library):
+    summary = ingest_paths(library, [REFERENCE_REPORT])
+    assert summary.ok and summary.count(NEW) == 1
+    chunks = list(library.store.iter_chunks())
+    assert len(chunks) == summary.chunks == library.store.chunk_count()
+    assert {c.page for c in chunks} == {1}
+    assert sorted(c.ordinal for c in chunks) == list(range(len(chunks)))
+    doc = library.store.documents()[0]
+    assert doc.meta["publisher"] == "国联证券"
+    assert all(c.meta == doc.meta for c in chunks)
+    research = next(c for c in chunks if "过去的研究中" in c.text)
+    assert research.section.endswith("1.2 Sora 采用了扩散模型结合 transformer")
+    assert all(c.kind.value == "boilerplate" for c in chunks if "一般声明" in c.section)
+
+
+def test_rerun_does_no_embedding_work_and_changes_nothing(library, tmp_path):
+    _write_variants(tmp_path / "docs", 2)
+    first = ingest_paths(library, [tmp_path / "docs"])
+    state = _state(library)
+    second = ingest_paths(library, [tmp_path / "docs"])
+    assert first.count(NEW) == 2 and first.embedded == first.chunks > 0
+    assert second.count(UNCHANGED) == 2 and second.embedded == 0
+    assert _state(library) == state
+
+
+def test_changed_file_replaces_its_old_chunks(library, tmp_path):
+    path = _write_variants(tmp_path / "docs", 1)[0]
+    ingest_paths(library, [path])
+    old_id = library.store.documents()[0].doc_id
+    path.write_text("# 更新后的周报\n\n营业收入为1,505.60亿元，同比增长87%。\n", encoding="utf-8")
+    summary = ingest_paths(library, [path])
+    assert [r.status for r in summary.results] == [REPLACED]
+    docs = library.store.documents()
+    assert len(docs) == 1 and docs[0].doc_id != old_id
+    texts = [c.text for c in library.store.iter_chunks()]
+    assert len(texts) == docs[0].chunks and any("1,505.60" in t for t in texts)
+    assert all(c.doc_id == docs[0].doc_id for c in library.store.iter_chunks())
+
+
+def test_prune_and_delete(library, tmp_path):
+    a, b, c = _write_variants(tmp_path / "docs", 3)
+    ingest_paths(library, [tmp_path / "docs"])
+    b.unlink()
+    summary = ingest_paths(library, [tmp_path / "docs"], prune=True)
+    assert summary.count("deleted") == 1
+    assert sorted(d.source for d in library.store.documents()) == ["report_0.md", "report_2.md"]
+    removed = delete_document(library, "report_2.md")
+    assert removed.source == "report_2.md"
+    assert {ch.doc_id for ch in library.store.iter_chunks()} == {library.store.documents()[0].doc_id}
+    with pytest.raises(LookupError, match="no document matches"):
+        delete_document(library, "report_9.md")
+
+
+def test_bad_files_get_one_line_each_and_the_job_goes_on(library, tmp_path):
+    good = _write_variants(tmp_path / "docs", 1)[0]
+    (tmp_path / "docs" / "empty.pdf").write_bytes(b"")
+    (tmp_path / "docs" / "binary.pdf").write_bytes(os.urandom(4096))
+    (tmp_path / "docs" / "notes.docx").write_bytes(b"PK\x03\x04")
+    summary = ingest_paths(library, [tmp_path / "docs", tmp_path / "missing", tmp_path / "docs" / "notes.docx"])
+    failed = {Path(r.path).name: r.reason for r in summary.results if r.status == FAILED}
+    assert set(failed) == {"empty.pdf", "binary.pdf", "missing", "notes.docx"}
+    assert all(reason and "\n" not in reason for reason in failed.values())
+    assert not summary.ok and summary.count(NEW) == 1
+    assert [d.source for d in library.store.documents()] == [good.name]
+
+
+def _run_cli(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_kill_9_mid_ingest_then_rerun_equals_a_clean_run(settings, embedder, tmp_path):
+    docs = tmp_path / "docs"
+    _write_variants(docs, 6)
+    killed_lib, clean_lib = tmp_path / "killed", tmp_path / "clean"
+
+    proc = _run_cli("ingest", str(docs), "--library", str(killed_lib))
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until the job is demonstrably half-way: one file done, others pending
+        if line.startswith("new"):
+            break
+    time.sleep(0.4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    interrupted = Library(settings.with_(library=killed_lib), embedder=embedder)
+    assert 1 <= len(interrupted.store.documents()) < 6
+    del interrupted
+
+    rerun = _run_cli("ingest", str(docs), "--library", str(killed_lib))
+    out, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, out
+    clean = _run_cli("ingest", str(docs), "--library", str(clean_lib))
+    out, _ = clean.communicate(timeout=300)
+    assert clean.returncode == 0, out
+
+    killed_state = _state(Library(settings.with_(library=killed_lib), embedder=embedder))
+    clean_state = _state(Library(settings.with_(library=clean_lib), embedder=embedder))
+    assert len(killed_state[0]) == 6
+    assert killed_state == clean_state
