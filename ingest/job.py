@@ -199,7 +199,7 @@ def prepare(path: Path, doc_id: str, chunk_size: int) -> _Prepared:
     loaded = load(path)
     pages = clean_pages(loaded.pages, loaded.fmt)
     meta = extract_metadata(pages, path.name, loaded.info)
-    pieces = chunk_pages(pages, chunk_size)
+    pieces = chunk_pages(pages, chunk_size, markdown=loaded.fmt in ("md", "html"))
     if not pieces:
         raise BadFile("no text found after cleaning; check that the file is a report with a text layer")
     chunks = [

@@ -20,6 +20,8 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof inc corp co ltd llc plc no nos vs etc e.g i.e u.s u.k fig figs jan feb mar apr jun "
     "jul aug sep sept oct nov dec st approx est dept div vol pp".split()
 )
+# Dates written "2024. 02. 08" (PDF layout spaces) are not three sentences.
+_SPACED_DATE = re.compile(r"\b(?:19|20)\d{2}\.\s?\d{1,2}\.\s?\d{1,2}\b")
 _WORD_BEFORE = re.compile(r"([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.?$")
 
 _TOKEN = re.compile(
@@ -56,9 +58,12 @@ def split_sentences(text: str) -> list[str]:
     """
     pieces: list[str] = []
     start = 0
+    dates = [m.span() for m in _SPACED_DATE.finditer(text)] if "." in text else []
     for match in _END.finditer(text):
         end = match.end()
-        if match.group().startswith(".") and _is_abbreviation(text[start : match.start()]):
+        if any(a <= match.start() < b for a, b in dates):
+            continue
+        if match.group().startswith(".") and _is_abbreviation(text[max(start, match.start() - 64) : match.start()]):
             continue
         while end < len(text) and text[end] in " \t\n":
             end += 1

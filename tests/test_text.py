@@ -52,3 +52,8 @@ def test_cjk_ratio():
     assert cjk_ratio("中文") == 1.0
     assert cjk_ratio("abc") == 0.0
     assert cjk_ratio("Sora 模型") == 2 / 6
+
+
+def test_dates_with_layout_spaces_are_not_sentence_ends():
+    text = "1、《计算机迎 10 年估值底》2024. 02. 08 2、《重仓持股比例环比下降》2024. 02. 03"
+    assert split_sentences(text) == [text]
