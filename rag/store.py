@@ -127,9 +127,10 @@ class Store:
         return sorted(got["ids"])
 
     def fingerprint(self) -> str:
-        """Changes whenever a document is added, replaced or deleted."""
-        ids = sorted(self.docs.get(where={"status": COMPLETE}, include=[])["ids"])
-        return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+        """Changes whenever a document is added, replaced, deleted or re-indexed."""
+        got = self.docs.get(where={"status": COMPLETE}, include=["metadatas"])
+        keys = sorted(f"{m['doc_id']}@{m.get('ingested_at', '')}" for m in got["metadatas"])
+        return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
     # chunks ------------------------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> None:

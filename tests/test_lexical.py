@@ -1,0 +1,136 @@
+"""The BM25 index derived from a real Chroma library: Chinese tokens, numbers, staleness, persistence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag import lexical
+from rag.lexical import TOKENIZER_VERSION, open_index, terms
+from rag.library import Library
+from rag.types import Chunk, Document, Kind
+
+
+def add_document(library: Library, doc_id: str, texts: list[str], kinds: list[Kind] | None = None,
+                 record: bool = True) -> None:
+    """Chunks first, then the record that makes the document complete (as the ingestion job does)."""
+    kinds = kinds or [Kind.BODY] * len(texts)
+    chunks = [
+        Chunk(chunk_id=f"{doc_id}:{i}", doc_id=doc_id, ordinal=i, text=text, source=f"{doc_id}.pdf",
+              page=i + 1, page_end=i + 1, section="", kind=kind)
+        for i, (text, kind) in enumerate(zip(texts, kinds))
+    ]
+    library.store.add_chunks(chunks, library.embedder.encode(texts))
+    if record:
+        library.store.put_document(Document(doc_id=doc_id, source=f"{doc_id}.pdf", path=f"{doc_id}.pdf",
+                                            pages=len(texts), chunks=len(texts),
+                                            ingested_at="2024-04-01T00:00:00+00:00", fmt="pdf"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    lexical.clear_cache()
+    yield
+    lexical.clear_cache()
+
+
+def index_of(library: Library) -> lexical.LexicalIndex:
+    return open_index(library.store, library.settings.library)
+
+
+def search(library: Library, question: str, **kwargs) -> list[str]:
+    return [cid for cid, _ in index_of(library).search(terms(question), 10, **kwargs)]
+
+
+def test_chinese_question_without_spaces_finds_its_chunk(library):
+    add_document(library, "a", [
+        "贵州茅台2023年实现营业收入1,505.60亿元，同比增长18.04%。",
+        "五粮液2023年实现营业收入832.72亿元。",
+        "贵州茅台净利润747.34亿元。",
+    ])
+    assert search(library, "茅台营业收入") == ["a:0", "a:1", "a:2"]  # a:1 shares two terms, a:2 one
+    assert search(library, "贵州茅台2023年营业收入是多少")[0] == "a:0"
+    assert search(library, "五粮液收入")[0] == "a:1"
+    index = index_of(library)
+    assert [index.doc_freq(t) for t in ("茅台", "营业", "五粮液", "1505.6", "目标价")] == [2, 2, 1, 1, 0]
+
+
+def test_numbers_match_whole_whatever_their_separators(library):
+    add_document(library, "n", ["营业收入为1505.60亿元", "营业收入为1,505.60亿元", "合计1,505.6亿元", "单价1505元",
+                                "增长15.05%", "1,505,600 units"])
+    assert terms("1,505.60 1505 1,505,600 15.05%") == ["1505.6", "1505", "1505600", "15.05"]
+    assert sorted(search(library, "1,505.60")) == ["n:0", "n:1", "n:2"]  # the same value, however written
+    assert search(library, "1505") == ["n:3"]
+
+
+def test_index_is_loaded_when_unchanged_and_rebuilt_when_a_document_is_added(library):
+    add_document(library, "a", ["Net sales rose 3.5 percent."])
+    first = index_of(library)
+    assert first.origin == "built" and first.chunk_ids == ("a:0",)
+    assert index_of(library) is first  # cached in-process
+
+    meta_file = first.path / "chunks.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    assert meta["fingerprint"] == library.store.fingerprint()
+    assert (meta["tokenizer"], meta["chunk_ids"]) == (TOKENIZER_VERSION, ["a:0"])
+    written = meta_file.stat().st_mtime_ns
+
+    lexical.clear_cache()
+    again = index_of(library)
+    assert again.origin == "loaded" and again.chunk_ids == ("a:0",)
+    assert meta_file.stat().st_mtime_ns == written  # read, not rewritten
+
+    add_document(library, "b", ["Operating margin was 21 percent."])
+    grown = index_of(library)
+    assert grown.origin == "built" and grown.fingerprint != first.fingerprint
+    assert set(grown.chunk_ids) == {"a:0", "b:0"}
+    assert not first.path.exists()  # the stale folder is pruned
+    assert search(library, "operating margin") == ["b:0"]
+
+
+def test_deleted_document_is_gone_from_the_index(library):
+    add_document(library, "a", ["Sora generates videos up to 60 seconds long."])
+    add_document(library, "b", ["Gemini 1.5 Pro handles one million tokens."])
+    assert search(library, "sora videos") == ["a:0"]
+    library.store.delete_document("a")
+    assert index_of(library).chunk_ids == ("b:0",)
+    assert search(library, "sora videos") == []
+
+    lexical.clear_cache()  # also from disk: the folder for the old fingerprint is not reused
+    assert index_of(library).chunk_ids == ("b:0",)
+
+
+def test_half_written_document_stays_out_until_its_record_exists(library):
+    add_document(library, "done", ["Free cash flow was $5.4 billion."])
+    add_document(library, "half", ["Capital expenditures were $1.6 billion."], record=False)
+    assert index_of(library).chunk_ids == ("done:0",)
+    assert search(library, "capital expenditures") == []
+    library.store.put_document(Document(doc_id="half", source="half.pdf", path="half.pdf", pages=1, chunks=1,
+                                        ingested_at="2024-04-01T00:00:00+00:00", fmt="pdf"))
+    assert search(library, "capital expenditures") == ["half:0"]
+
+
+def test_mask_filters_by_document_and_kind_without_chroma(library):
+    add_document(library, "a", ["营业收入增长", "免责声明 营业收入"], [Kind.BODY, Kind.BOILERPLATE])
+    add_document(library, "b", ["营业收入下降"])
+    index = index_of(library)
+    body = (Kind.BODY, Kind.FIGURE, Kind.TABLE)
+    assert index.mask(None, body).tolist() == [1.0, 0.0, 1.0]
+    assert index.mask({"b"}, tuple(Kind)).tolist() == [0.0, 0.0, 1.0]
+    assert search(library, "营业收入", mask=index.mask({"a"}, body)) == ["a:0"]
+
+
+def test_damaged_index_folder_is_rebuilt(library):
+    add_document(library, "a", ["Dividends paid were $3.2 billion."])
+    path = index_of(library).path
+    for npy in path.glob("*.npy"):
+        npy.unlink()
+    lexical.clear_cache()
+    rebuilt = index_of(library)
+    assert rebuilt.origin == "built" and search(library, "dividends") == ["a:0"]
+
+
+def test_empty_library_has_an_empty_index(library):
+    index = index_of(library)
+    assert len(index) == 0 and index.search(["revenue"], 10) == []

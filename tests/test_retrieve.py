@@ -1,0 +1,214 @@
+"""Hybrid retrieval on a real Chroma library (tmp_path) and the real bundled model: fusion, filters, scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.library import Library
+from rag.retrieve import Filters, detect_scope, fuse, fusion_weights, retrieve
+from rag.settings import Settings
+from rag.types import Chunk, Document, Kind
+
+B = Kind.BOILERPLATE
+# doc_id -> (source, document meta, [(section, text, kind)])
+CORPUS = {
+    "maotai": ("maotai_2024-03_annual_review.pdf",
+               {"company": "贵州茅台酒股份有限公司", "publisher": "中信证券", "date": "2024-03-30"}, [
+        ("一、经营情况", "2023年，贵州茅台实现营业收入1,505.60亿元，同比增长18.04%。", Kind.BODY),
+        ("一、经营情况", "贵州茅台实现归属于上市公司股东的净利润747.34亿元，同比增长19.16%。", Kind.BODY),
+        ("分析师声明", "分析师声明：本报告仅供中信证券的客户使用，分析师独立发表意见。", B),
+    ]),
+    "wuliangye": ("wuliangye_2024-02_review.pdf",
+                  {"company": "宜宾五粮液股份有限公司", "publisher": "国联证券", "date": "2024-02-18"}, [
+        ("经营回顾", "2023年，五粮液实现营业收入832.72亿元，同比增长12.58%。", Kind.BODY),
+        ("经营回顾", "五粮液全年净利润302.11亿元，经营稳健。", Kind.BODY),
+        ("价格", "普五终端成交价约1505元/瓶，批价保持稳定。", Kind.BODY),
+    ]),
+    "sifang": ("annual_report_2019_sifang_603339.pdf",
+               {"company": "四方科技集团股份有限公司", "date": "2020-04-16", "period": "2019"}, [
+        ("主要会计数据", "2019年，公司实现营业收入8.12亿元，速冻设备销量增长。", Kind.BODY),
+    ]),
+    "3m18": ("3M_2018_10K.pdf", {"company": "3M Company", "period": "FY2018", "date": "2019-02-07"}, [
+        ("Cash flows", "Purchases of property, plant and equipment (PP&E) were $1,577 million in 2018.",
+         Kind.BODY),
+        ("Results", "Net sales totaled $32.8 billion in 2018, an increase of 3.5 percent.", Kind.BODY),
+    ]),
+    "3m22": ("3M_2022_10K.pdf", {"company": "3M Company", "period": "FY2022", "date": "2023-02-08"}, [
+        ("Results", "Net sales totaled $34.2 billion in 2022, a decrease of 2.5 percent.", Kind.BODY),
+    ]),
+}
+
+
+def add_document(
+    library: Library, doc_id: str, source: str, meta: dict, pieces: list, record: bool = True
+) -> None:
+    """Write a document's chunks (embedded text = chunk text), then its record (what makes it visible)."""
+    chunks = [
+        Chunk(chunk_id=f"{doc_id}:{i}", doc_id=doc_id, ordinal=i, text=text, source=source, page=i + 1,
+              page_end=i + 1, section=section, kind=kind, meta=dict(meta))
+        for i, (section, text, kind) in enumerate(pieces)
+    ]
+    library.store.add_chunks(chunks, library.embedder.encode([c.text for c in chunks]))
+    if record:
+        library.store.put_document(Document(doc_id=doc_id, source=source, path=source, pages=len(chunks),
+                                            chunks=len(chunks), ingested_at="2024-04-01T00:00:00+00:00",
+                                            fmt="pdf", meta=dict(meta)))
+
+
+def build(library: Library, corpus: dict = CORPUS) -> Library:
+    for doc_id, (source, meta, pieces) in corpus.items():
+        add_document(library, doc_id, source, meta, pieces)
+    return library
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory, embedder) -> Library:
+    """One library for the read-only tests (building it embeds 12 chunks)."""
+    settings = Settings.load(environ={}, library=tmp_path_factory.mktemp("shared") / "library")
+    return build(Library(settings, embedder=embedder))
+
+
+def ids(result) -> list[str]:
+    return [h.chunk.chunk_id for h in result.hits]
+
+
+def test_chinese_question_without_spaces_ranks_the_right_chunk_first(shared):
+    result = retrieve(shared, "贵州茅台2023年营业收入是多少")
+    assert ids(result)[0] == "maotai:0"
+    assert result.weights == {"dense": 0.0, "bm25": 1.0}  # carried by BM25 alone
+    assert result.hits[0].ranks == {"bm25": 1}
+    assert result.reason == ""
+
+
+def test_number_with_separators_is_matched_whole(shared):
+    result = retrieve(shared, "哪家公司营业收入为1,505.60亿元？", auto_scope=False)
+    assert ids(result)[0] == "maotai:0"
+    # "1505" alone is a different number: BM25 finds the 1505元 price, never the 1,505.60 revenue
+    lone = retrieve(shared, "1505", auto_scope=False)
+    bm25 = [h.chunk.chunk_id for h in lone.hits if "bm25" in h.ranks]
+    assert bm25 == ["wuliangye:2"]
+
+
+def test_fusion_weights_follow_what_the_model_can_read(shared):
+    english = fusion_weights(shared, "What were the purchases of property, plant and equipment in 2018?")
+    chinese = fusion_weights(shared, "Sora 模型能生成多长的视频？")
+    assert english["dense"] > 0.9 and english["bm25"] == 1.0
+    assert chinese["dense"] < 0.3 and chinese["bm25"] == 1.0
+    result = retrieve(shared, "What were the purchases of property, plant and equipment in 2018?")
+    assert ids(result)[0] == "3m18:0"
+    assert result.hits[0].ranks == {"dense": 1, "bm25": 1}
+
+
+def test_boilerplate_is_excluded_unless_asked(shared):
+    default = retrieve(shared, "分析师声明", auto_scope=False)
+    assert all(h.chunk.kind != Kind.BOILERPLATE for h in default.hits)
+    asked = retrieve(shared, "分析师声明", filters=Filters(kinds=tuple(Kind)), auto_scope=False)
+    assert ids(asked)[0] == "maotai:2"
+
+
+@pytest.mark.parametrize(("filters", "docs"), [
+    (Filters(doc_ids=("wuliangye",)), {"wuliangye"}),
+    (Filters(publishers=("国联证券",)), {"wuliangye"}),
+    (Filters(date_from="2024-03"), {"maotai"}),
+    (Filters(date_from="2024-02", date_to="2024-02"), {"wuliangye"}),
+    (Filters(date_to="2019-12-31"), {"3m18"}),
+])
+def test_filters_restrict_documents(shared, filters, docs):
+    result = retrieve(shared, "营业收入 net sales", filters=filters, auto_scope=False)
+    assert result.hits and {h.chunk.doc_id for h in result.hits} == docs
+
+
+def test_scope_from_a_company_name(shared):
+    result = retrieve(shared, "What were 3M's capital expenditures in 2018?")
+    assert result.scope is not None
+    assert (result.scope.doc_ids, result.scope.matched, result.scope.field) == (("3m18",), "3M", "company")
+    assert {h.chunk.doc_id for h in result.hits} == {"3m18"}
+
+    both = detect_scope("How did 3M net sales change?", shared.store.documents())
+    assert set(both.doc_ids) == {"3m18", "3m22"}  # no year named: every 3M filing
+
+    sifang = retrieve(shared, "四方科技2019年营业收入是多少")
+    assert (sifang.scope.doc_ids, sifang.scope.matched) == (("sifang",), "四方科技")
+    assert ids(sifang) == ["sifang:0"]
+
+
+def test_no_scope_when_the_question_names_nothing_known(shared):
+    documents = shared.store.documents()
+    assert detect_scope("What was the revenue growth in 2018?", documents) is None
+    assert detect_scope("Did 13M units ship?", documents) is None  # whole words only: 13M is not 3M
+    assert detect_scope("How does the annual report define revenue?", documents) is None  # generic file words
+
+
+def test_extra_terms_steer_a_follow_up(shared):
+    assert ids(retrieve(shared, "那净利润呢？", extra_terms=("五粮液",)))[0] == "wuliangye:1"
+    assert ids(retrieve(shared, "那净利润呢？", extra_terms=("贵州茅台",)))[0] == "maotai:1"
+
+
+def test_reasons_when_nothing_comes_back(shared, library):
+    assert retrieve(library, "营业收入").reason == "empty library"
+    assert retrieve(shared, "营业收入", filters=Filters(doc_ids=("missing",))).reason == "filtered out by filters"
+    scoped = retrieve(shared, "四方科技的净利润是多少")  # 净利润 only occurs outside the scoped report
+    assert (scoped.hits, scoped.reason, scoped.scope.doc_ids) == ((), "filtered out by scope", ("sifang",))
+    # no BM25 match and a question the model cannot read (dense weight 0)
+    assert retrieve(shared, "量子纠缠实验").reason == "nothing matched"
+
+
+def test_no_reranker_is_loaded_unless_configured(shared):
+    from rag import rerank
+
+    result = retrieve(shared, "What were net sales in 2022?")
+    assert shared.settings.reranker is None
+    assert rerank.loaded_models() == 0 and "rerank" not in result.timings_ms
+    assert set(result.timings_ms) >= {"dense", "bm25", "fuse", "total"}
+
+
+def test_deleted_and_replaced_documents_never_come_back(library):
+    build(library, {k: CORPUS[k] for k in ("maotai", "wuliangye")})
+    assert ids(retrieve(library, "贵州茅台营业收入"))[0] == "maotai:0"
+    library.store.delete_document("maotai")
+    gone = retrieve(library, "贵州茅台营业收入 1,505.60")
+    assert not [h for h in gone.hits if h.chunk.doc_id == "maotai"]
+
+    # a replaced file is a new doc id for the same source; the old one is deleted
+    source, meta, pieces = CORPUS["wuliangye"]
+    add_document(library, "wuliangye-v2", source, meta, [("经营回顾", "2023年，五粮液实现营业收入833.00亿元。", Kind.BODY)])
+    library.store.delete_document("wuliangye")
+    english = retrieve(library, "What was Wuliangye revenue 832.72 in 2023?", k=20)
+    chinese = retrieve(library, "五粮液营业收入832.72亿元", k=20)
+    for result in (english, chinese):
+        assert {h.chunk.doc_id for h in result.hits} == {"wuliangye-v2"}
+
+
+def test_chunks_of_a_document_without_record_are_invisible(library):
+    build(library, {"wuliangye": CORPUS["wuliangye"]})
+    source, meta, pieces = CORPUS["maotai"]
+    add_document(library, "maotai", source, meta, pieces, record=False)  # ingestion stopped half-way
+    for question in ("贵州茅台营业收入1,505.60亿元", "Kweichow Moutai revenue 1,505.60"):
+        assert "maotai" not in {h.chunk.doc_id for h in retrieve(library, question, k=20).hits}
+
+
+def test_weighted_reciprocal_rank_fusion_scores():
+    fused = fuse({"dense": ["a", "b"], "bm25": ["b", "c"]}, {"dense": 0.5, "bm25": 1.0})
+    assert [cid for cid, _, _ in fused] == ["b", "c", "a"]
+    assert fused[0][1] == pytest.approx(0.5 / 62 + 1 / 61) and fused[0][2] == {"dense": 2, "bm25": 1}
+    assert fused[2][1] == pytest.approx(0.5 / 61) and fused[2][2] == {"dense": 1}
+
+
+def _doc(doc_id: str, source: str, **meta: str) -> Document:
+    return Document(doc_id=doc_id, source=source, path=source, pages=1, chunks=1, ingested_at="", fmt="pdf",
+                    meta=meta)
+
+
+def test_scope_names_come_from_file_names_and_legal_names():
+    docs = [
+        _doc("bb", "BESTBUY_2024Q2_10Q.pdf"), _doc("amex", "AMERICANEXPRESS_2022_10K.pdf"),
+        _doc("mt", "report.pdf", company="贵州茅台酒股份有限公司"), _doc("ar", "annual_report_2019_sifang_603339.pdf"),
+        _doc("glsc", "glsc_2024-02_computer.md", publisher="国联证券"),
+        _doc("amzn", "a.pdf", company="Amazon.com, Inc."),
+    ]
+    assert detect_scope("What is Best Buy's gross margin?", docs).doc_ids == ("bb",)
+    assert detect_scope("American Express total revenue in 2022", docs).doc_ids == ("amex",)
+    assert detect_scope("贵州茅台的毛利率是多少", docs).matched == "贵州茅台"  # the legal name's first four characters
+    assert detect_scope("国联证券给出的行业评级", docs).doc_ids == ("glsc",)
+    assert detect_scope("Amazon's AWS revenue", docs).doc_ids == ("amzn",)
+    assert detect_scope("What does the annual report say about 2019 revenue?", docs) is None
