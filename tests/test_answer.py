@@ -1,0 +1,237 @@
+"""Extractive answers, refusals and follow-ups over a real library (real model, real Chroma, real BM25).
+
+The library holds hand-made chunks: passages of the reference report (Chinese) and of an English 10-K
+(a fictitious "Acme Industrial"), written straight into the store so pages and ids are exact.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import prompts
+from rag.answer import answer, answer_stream, extractive, make_evidence
+from rag.conversation import Conversation, entities, is_elliptical
+from rag.library import Library
+from rag.settings import Settings
+from rag.types import Answer, Chunk, Document, Hit, Kind
+
+REPORT_META = {"title": "Sora 实现文生视频跨越式突破，AIGC 持续正反馈", "publisher": "国联证券", "date": "2024-02-18"}
+ACME_META = {"title": "Acme Industrial 2018 Annual Report (Form 10-K)", "company": "Acme Industrial Corp",
+             "date": "2019-02-07", "period": "FY2018"}
+GEMINI_1 = ("**Gemini 1.5 Pro 上下文容量远超 1.0。**通过一系列机器学习创新，Gemini 1.5 Pro 可以在生产环境中运行多达 "
+            "100 万个 token，远远超出了 Gemini 1.0 最初的 32,000 个 token 的上下文窗口容量。")
+GEMINI_2 = ("这意味着 1.5 Pro 可以一次性处理大量信息，如 1 小时的视频、11 小时的音频、超过 30,000 行代码或超过 700,000 "
+            "个单词的代码库。谷歌还成功测试了多达 1000 万个 token。")
+# (section, page, text, kind, page_starts) — texts verbatim from the reference report
+REPORT = [
+    ("► 视频生成模型 Sora 实现众多突破", 1,
+     "OpenAI 发布了文生视频大模型 Sora，可根据简短提示词，生成长达 60s 高清短视频，将此前行业视频生成长度大幅提升。"
+     "该模型拥有文本到视频，长时生成能力；复杂场景和角色生成能力；语言理解能力；多镜头生成能力；物理世界模拟能力等。", Kind.BODY, ()),
+    ("► 投资建议", 1, "**风险提示：**AI 技术发展演进不及预期；商业化进程不及预期；法律政策监管风险；行业竞争加剧等。", Kind.BODY, ()),
+    ("➤ 模型存在一定限制, 仍可逐步提升", 2,
+     "Sora 的诞生代表着 AI 行业在视频生成领域产生较大突破, 但其仍存在一定弱点需逐步改善。Sora 可能难以准确模拟在某些复杂场景中"
+     "物体的物理特性, 并且可能无法理解某些特定的场景物体的因果关系。例如, 一个人咬一口饼干, 但饼干可能没有咬痕。", Kind.BODY, ()),
+    ("1.2.4 图片生成能力", 4,
+     "Sora 还可以生成图像。这得益于一种独特的算法, 该算法可在精确时间范围内, 巧妙地在空间网格中排列高斯噪声补丁。"
+     "它可以根据用户需求, 生成不同大小的图像, 最高可达惊人的 2048 × 2048 分辨率。", Kind.BODY, ()),
+    ("2. 谷歌推出 Gemini 1.5 Pro，长上下文能力提升", 5, GEMINI_1 + "\n" + GEMINI_2, Kind.BODY,
+     ((0, 5), (len(GEMINI_1) + 1, 6))),
+    ("➤ 更好地多模态理解和推理", 6,
+     "1.5 Pro 可以针对包括视频在内的不同模态执行高度复杂的理解和推理任务。例如，当给定一部 44 分钟的巴斯特·基顿无声电影时，"
+     "该模型可以准确分析各种情节节点和事件，甚至推理出电影中容易被忽略的小细节。", Kind.BODY, ()),
+    ("➤ Gemini 1.5 Pro 在扩大上下文窗口后，保持了高性能", 7,
+     "图表25: Gemini 1.5 Pro 在扩大上下文窗口后，保持了高性能\nCore Capability\t\tRelative to\t\n\t\t1.0 Pro\t1.0 Ultra\n"
+     "Text\tMath, Science & Reasoning\t+28.9%\t+5.2%\n\tMultilinguality\t+22.3%\t+6.7%\n"
+     "\tCoding\t+8.9%\t+0.2%", Kind.TABLE, ()),
+    ("➤ Gemini 1.5 Pro 在扩大上下文窗口后，保持了高性能", 7,
+     "即使上下文窗口增加，Gemini 1.5 Pro 仍能保持高水平的性能。在涵盖文本、代码、图像、音频和视频的综合性测试中，"
+     "1.5 Pro 在 87% 的基准测试上超越了 1.0 Pro。与 1.0 Ultra 在相同基准测试的比较中，1.5 Pro 的表现也相差无几。", Kind.BODY, ()),
+    ("一般声明", 8, "本报告是机密的，仅供我们的客户使用，国联证券不因收件人收到本报告而视其为国联证券的客户。", Kind.BOILERPLATE, ()),
+]
+ACME = [
+    ("Liquidity and Capital Resources", 31,
+     "Capital expenditures (purchases of property, plant and equipment) were $1,577 million in 2018, "
+     "compared with $1,373 million in 2017. The Company expects capital expenditures of $1.6 billion to "
+     "$1.8 billion in 2019.",
+     Kind.BODY, ()),
+    ("Results of Operations", 24,
+     "Net sales totaled $32,765 million in 2018, an increase of 3.5 percent from 2017. Operating income "
+     "margin was 22.3 percent in 2018, compared with 23.0 percent in 2017.", Kind.BODY, ()),
+    ("Income Taxes", 27,
+     "The effective tax rate for 2018 was 23.4 percent, compared to 35.5 percent in 2017. The decrease was "
+     "primarily due to the lower U.S. corporate income tax rate.", Kind.BODY, ()),
+]
+REPORT_ID, ACME_ID = "glsc00000000000001", "acme00000000000001"
+REPORT_FILE = "glsc_2024-02_computer_sora_gemini.pdf"
+
+
+def make_chunks(doc_id: str, source: str, meta: dict, rows: list) -> list[Chunk]:
+    return [
+        Chunk(chunk_id=f"{doc_id}:{i:05d}", doc_id=doc_id, ordinal=i, text=text, source=source, page=page,
+              page_end=starts[-1][1] if starts else page, section=section, kind=kind, page_starts=starts,
+              meta=meta)
+        for i, (section, page, text, kind, starts) in enumerate(rows)
+    ]
+
+
+def add_document(library, doc_id: str, source: str, meta: dict, rows: list) -> list[Chunk]:
+    """Write one document the way ingestion does: chunks first, then the record that completes it."""
+    chunks = make_chunks(doc_id, source, meta, rows)
+    library.store.begin_document(doc_id)
+    vectors = library.embedder.encode([f"{c.title} | {c.section}\n{c.text}" for c in chunks])
+    library.store.add_chunks(chunks, vectors)
+    library.store.put_document(Document(doc_id, source, f"/reports/{source}", max(c.page_end for c in chunks),
+                                        len(chunks), "2024-02-20T00:00:00+00:00", "pdf", meta=meta))
+    return chunks
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, embedder):
+    """Built once per module: answering only reads the library."""
+    settings = Settings.load(environ={}, library=tmp_path_factory.mktemp("reports") / "library")
+    library = Library(settings, embedder)
+    add_document(library, REPORT_ID, REPORT_FILE, REPORT_META, REPORT)
+    add_document(library, ACME_ID, "ACME_2018_10K.pdf", ACME_META, ACME)
+    return library
+
+
+def cited(result: Answer) -> list[tuple[int, str, int, str]]:
+    return [(c.n, c.chunk_id, c.page, c.quote) for c in result.citations]
+
+
+def test_chinese_question_is_answered_with_verbatim_sentences_and_pages(reports):
+    result = answer("Gemini 1.5 Pro 一次可以处理多少行代码？", reports)
+    sentence = GEMINI_2.split("。")[0] + "。"
+    assert result.text == sentence + "[1]"
+    assert cited(result) == [(1, f"{REPORT_ID}:00004", 6, sentence)]  # page 6: the chunk's second page
+    citation = result.citations[0]
+    assert REPORT[4][2][citation.start : citation.end] == sentence
+    assert (result.answerable, result.flags, result.mode, result.reason) == (True, (), "extractive", "")
+    assert result.hits[0].chunk.chunk_id == f"{REPORT_ID}:00004" and len(result.hits) <= 10
+    assert set(result.timings_ms) == {"retrieve", "compose", "verify", "total"}
+
+
+def test_several_sentences_come_in_reading_order_with_their_numbers(reports):
+    result = answer("Gemini 1.5 Pro 的上下文窗口有多大？", reports)
+    assert result.text == (
+        "Gemini 1.5 Pro 上下文容量远超 1.0。[3]通过一系列机器学习创新，Gemini 1.5 Pro 可以在生产环境中运行多达 100 万个 "
+        "token，远远超出了 Gemini 1.0 最初的 32,000 个 token 的上下文窗口容量。[3]"
+    )
+    assert [(c.n, c.chunk_id, c.page) for c in result.citations] == [(3, f"{REPORT_ID}:00004", 5)] * 2
+    assert result.hits[2].chunk.chunk_id == f"{REPORT_ID}:00004"  # [n] is hits[n-1]
+    assert result.flags == ()
+
+
+def test_a_chinese_list_is_one_quoted_sentence(reports):
+    result = answer("报告的风险提示有哪些？", reports)
+    quote = "风险提示：**AI 技术发展演进不及预期；商业化进程不及预期；法律政策监管风险；行业竞争加剧等。"
+    assert result.text == quote + "[1]"
+    assert cited(result) == [(1, f"{REPORT_ID}:00001", 1, quote)]
+
+
+def test_a_table_answer_quotes_its_line(reports):
+    result = answer("1.5 Pro 的 Math, Science & Reasoning 相对 1.0 Pro 是多少？", reports)
+    line = "Text\tMath, Science & Reasoning\t+28.9%\t+5.2%"
+    assert result.text == line + "[1]"
+    assert cited(result) == [(1, f"{REPORT_ID}:00006", 7, line)]
+
+
+def test_english_question_scoped_to_the_company_it_names(reports):
+    result = answer("What were Acme's capital expenditures in 2018?", reports)
+    sentence = ("Capital expenditures (purchases of property, plant and equipment) were $1,577 million in "
+                "2018, compared with $1,373 million in 2017.")
+    assert result.text == sentence + "[1]"
+    assert cited(result) == [(1, f"{ACME_ID}:00000", 31, sentence)]
+    assert result.scope == {"doc_ids": [ACME_ID], "matched": "ACME",
+                            "label": "Acme Industrial 2018 Annual Report (Form 10-K)"}
+    assert {h.chunk.doc_id for h in result.hits} == {ACME_ID}
+
+
+@pytest.mark.parametrize(("question", "lang", "reason"), [
+    ("比亚迪的销量是多少？", "zh", "原因：资料库中没有与问题匹配的段落。"),
+    ("Claude 3 的上下文窗口多大？", "zh", "原因：最相关的段落没有提到“Claude”。"),
+    ("Gemini 1.5 Pro 的训练成本是多少？", "zh",
+     "原因：最相关的段落与问题不够匹配（只覆盖问题关键词的 35%，未出现：训练, 成本）。"),
+    ("What is Acme's dividend policy?", "en",
+     "Reason: the best match is too weak (it covers 0% of the question's key terms; not found: dividend, policy)."),
+])
+def test_questions_the_library_cannot_answer_are_refused_with_the_reason(reports, question, lang, reason):
+    result = answer(question, reports)
+    expected = prompts.REFUSAL[lang] + prompts.SENTENCE_JOIN[lang] + reason
+    assert (result.answerable, result.text, result.reason, result.citations) == (False, expected, reason, ())
+    assert bool(result.hits) is not question.startswith("比亚迪")  # what matched is still shown
+
+
+def test_refusal_names_the_scope_that_filtered_everything_out():
+    evidence = make_evidence("四方科技的营业收入是多少？", [], empty_reason="filtered out by scope",
+                             scope={"doc_ids": ["x"], "matched": "四方科技", "label": "四方科技 2019 年年度报告"})
+    result = extractive(evidence)
+    assert result.text == prompts.REFUSAL["zh"] + "原因：在所选范围“四方科技 2019 年年度报告”内没有匹配的段落。"
+    assert result.answerable is False
+
+
+def test_extractive_answers_verify_clean(reports):
+    for question in ["Sora 可以生成多长的视频？", "Sora 生成图像的最高分辨率是多少？", "1.5 Pro 在多少比例的基准测试上超越了 1.0 Pro？",
+                     "Gemini 1.5 Pro 分析的巴斯特·基顿无声电影有多长？", "What was the effective tax rate in 2018?",
+                     "What was Acme's operating income margin in 2018?"]:
+        result = answer(question, reports)
+        assert result.answerable and result.citations, question
+        assert result.flags == (), question
+        for citation in result.citations:
+            assert citation.quote in result.text
+
+
+def test_hand_made_hits_compose_without_a_library():
+    chunks = make_chunks(REPORT_ID, REPORT_FILE, REPORT_META, REPORT)
+    hits = [Hit(chunks[5], 0.03), Hit(chunks[3], 0.02)]
+    result = extractive(make_evidence("巴斯特·基顿无声电影有多长？", hits))
+    sentence = "例如，当给定一部 44 分钟的巴斯特·基顿无声电影时，该模型可以准确分析各种情节节点和事件，甚至推理出电影中容易被忽略的小细节。"
+    assert result.text == sentence + "[1]"
+    assert cited(result) == [(1, f"{REPORT_ID}:00005", 6, sentence)]
+
+
+def test_stream_yields_the_text_then_the_answer(reports):
+    items = list(answer_stream("Sora 可以生成多长的视频？", reports))
+    assert [type(i) for i in items] == [str, Answer]
+    assert items[0] == items[1].text
+
+
+def test_follow_ups_keep_the_subject_or_replace_it(reports):
+    chat = Conversation()
+    first = answer("Sora 可以生成多长的视频？", reports, conversation=chat)
+    assert "60s" in first.text
+    second = answer("那 Gemini 呢？", reports, conversation=chat)
+    assert chat.turns[-1].terms == ("gemini", "生成", "视频")  # Sora replaced by Gemini, the topic kept
+    assert second.answerable and second.citations[0].chunk_id == f"{REPORT_ID}:00004"
+    third = answer("它的上下文窗口多大？", reports, conversation=chat)
+    assert "100 万个 token" in third.text and third.citations[0].chunk_id == f"{REPORT_ID}:00004"
+
+
+def test_follow_up_keeps_the_previous_scope_and_swaps_the_year(reports):
+    chat = Conversation()
+    answer("What was Acme's effective tax rate in 2018?", reports, conversation=chat)
+    follow = chat.follow_up("and in 2017?")
+    assert (follow.is_follow_up, follow.doc_ids) == (True, (ACME_ID,))
+    assert follow.extra_terms == ("acme", "effective", "tax", "rate")  # 2018 dropped for 2017
+    result = answer("and in 2017?", reports, conversation=chat)
+    assert result.text == ("The effective tax rate for 2018 was 23.4 percent, compared to 35.5 percent in "
+                           "2017.[2]")
+    assert result.scope["doc_ids"] == [ACME_ID] and {h.chunk.doc_id for h in result.hits} == {ACME_ID}
+
+
+def test_elliptical_questions_and_entities():
+    assert all(map(is_elliptical, ["那 Gemini 呢？", "and in 2022?", "它的上下文窗口多大？", "What about its margin?"]))
+    assert not is_elliptical("Gemini 1.5 Pro 的上下文窗口有多大？")
+    assert not is_elliptical("What was the effective tax rate of Acme in 2018?")
+    assert entities("What about Gemini and GPT-4?") == ("Gemini", "GPT-4")
+    assert entities("Revenue of 3M in 2018?") == ("3M",)
+    assert Conversation().follow_up("那 Gemini 呢？").is_follow_up is False  # nothing to follow
+
+
+def test_answer_language_follows_the_question():
+    from rag.answer import language
+
+    assert [language(q) for q in ["那 Gemini 呢？", "Gemini 1.5 Pro 的上下文窗口有多大？", "What is 四方科技's revenue?",
+                                  "and in 2022?"]] == ["zh", "zh", "en", "en"]
+    with pytest.raises(ValueError, match="mode must be"):
+        answer("Sora 是什么？", Library(Settings.load(environ={}, library="unused")), mode="generative")
