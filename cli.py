@@ -135,6 +135,56 @@ def _read_batch(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score a question set (and the plain baseline) into --out, or compare two saved runs."""
+    if args.compare:
+        from eval.compare import compare_runs, load_run, render_comparison
+
+        runs = [load_run(path) for path in args.compare]
+        for system in ("ours", "baseline"):
+            if all(system in run["systems"] for run in runs):
+                print(render_comparison(compare_runs(*runs, system=system, names=tuple(args.compare))))
+        return 0
+    if not args.dataset:
+        print("reportqa eval: give DATASET.jsonl, or --compare RUN_A RUN_B", file=sys.stderr)
+        return 2
+    import time
+
+    from tqdm import tqdm
+
+    from eval.datasets import DatasetError
+    from eval.harness import EvalError, run_eval
+    from eval.report import summary_table, write_run
+
+    out = Path(args.out or Path("eval-runs") / f"{Path(args.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    bars: dict[str, Any] = {}
+
+    def progress(event: Any) -> None:
+        bar = bars.get(event.stage)
+        if bar is None:
+            for done in bars.values():  # a stage is over when the next one starts
+                done.close()
+            bar = bars[event.stage] = tqdm(total=event.total, desc=event.stage, file=sys.stderr,
+                                           mininterval=1 if sys.stderr.isatty() else 30)
+        bar.total = event.total
+        bar.set_postfix_str(Path(event.current).name, refresh=False)
+        bar.update(event.done - bar.n)
+
+    try:
+        run = run_eval(args.dataset, _library(args), ingest=args.ingest or (), baseline=args.baseline,
+                       use_doc=not args.no_doc_scope, mode=args.mode, progress=progress)
+    except (EvalError, DatasetError) as err:
+        print(f"reportqa eval: {err}", file=sys.stderr)
+        return 2
+    finally:
+        for bar in bars.values():
+            bar.close()
+    results = write_run(run, out)
+    print(summary_table({name: system["summary"] for name, system in results["systems"].items()}))
+    print(f"\n{len(run.questions)} questions; wrote {out / 'results.json'} and {out / 'report.md'}")
+    return 0
+
+
 def _start_app(settings: Any, port: int | None) -> int:
     import subprocess
 
@@ -197,6 +247,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", choices=["auto", "extractive", "llm"], default="auto")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(func=cmd_ask)
+
+    evaluate = sub.add_parser("eval", parents=[common], help="score a question set, or compare two runs")
+    evaluate.add_argument("dataset", nargs="?", metavar="DATASET.jsonl")
+    evaluate.add_argument("--ingest", nargs="+", action="extend", metavar="PATH",
+                          help="reports to add to the library first (idempotent)")
+    evaluate.add_argument("--baseline", action="store_true", help="also run the plain llama-index pipeline")
+    evaluate.add_argument("--out", metavar="DIR", help="folder for results.json and report.md")
+    evaluate.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                          help="per metric and per question, what got better or worse from RUN_A to RUN_B")
+    evaluate.add_argument("--no-doc-scope", action="store_true", help="ignore the questions' `doc` scope")
+    evaluate.add_argument("--mode", choices=["auto", "extractive", "llm"], default="auto")
+    evaluate.set_defaults(func=cmd_eval)
 
     for name, func, text in (
         ("app", cmd_app, "start the web app (chat, library, evaluation)"),

@@ -1,0 +1,266 @@
+"""What a run leaves behind: ``results.json`` (every row, the settings, the model, the commit), a Markdown
+report and the summary table printed at the end.
+
+The Markdown report and the table are rendered from the results dict, so a saved run can be re-rendered.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from eval.datasets import question_to_dict
+from eval.harness import EvalRun, SystemRun, row_scores
+from eval.metrics import EvalRow, refusal_stats
+from rag.serialize import answer_to_dict
+from rag.settings import Settings
+
+__all__ = [
+    "FORMAT", "TABLE_METRICS", "git_commit", "markdown_report", "run_to_dict", "summary_table", "write_run",
+]
+
+FORMAT = 1
+RESULTS, REPORT = "results.json", "report.md"
+SECRET_SETTINGS = ("llm_api_key",)
+# (summary key, label) in table order; a metric no system measured is left out of the table.
+TABLE_METRICS = (
+    ("hit@1", "page hit@1"), ("hit@5", "page hit@5"),
+    ("text_hit@1", "text hit@1"), ("text_hit@5", "text hit@5"),
+    ("mrr", "MRR (page)"), ("text_mrr", "MRR (text)"), ("evidence_recall@5", "evidence recall@5"),
+    ("contains_gold", "contains-gold"), ("f1", "F1"), ("citation_precision", "citation precision"),
+    ("numbers_supported", "numbers supported"), ("wrong_refusals", "wrong refusals"),
+    ("correct_refusals", "correct refusals"), ("latency_p50_ms", "latency p50 ms"),
+    ("latency_p95_ms", "latency p95 ms"),
+)
+ANSWER_CELL = 90  # characters of an answer shown in the per-question table
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """``git rev-parse HEAD`` of the checkout holding this package; "unknown" outside one."""
+    where = cwd or Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
+
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON values, without secrets."""
+    values = {k: v for k, v in asdict(settings).items() if k not in SECRET_SETTINGS}
+    return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+
+
+def row_to_dict(row: EvalRow) -> dict[str, Any]:
+    """One question: its labels, the full answer (citations and hits included) and its scores."""
+    return {
+        "id": row.question.id,
+        "question": question_to_dict(row.question),
+        "answer": answer_to_dict(row.answer),
+        "scores": row_scores(row),
+    }
+
+
+def system_to_dict(system: SystemRun) -> dict[str, Any]:
+    return {
+        "summary": system.summary,
+        "refusals": asdict(refusal_stats(system.rows)),
+        "seconds": round(system.seconds, 2),
+        "notes": system.notes,
+        "rows": [row_to_dict(row) for row in system.rows],
+    }
+
+
+def run_to_dict(run: EvalRun) -> dict[str, Any]:
+    """The whole run as the JSON object written to ``results.json``."""
+    settings = run.library.settings
+    ours = run.systems[0]
+    modes = sorted({row.answer.mode for row in ours.rows})
+    return {
+        "format": FORMAT,
+        "dataset": {"path": str(run.dataset), "name": run.dataset.name, "questions": len(run.questions),
+                    "doc_scope": run.use_doc},
+        "started_at": run.started_at,
+        "git_commit": git_commit(),
+        "settings": settings_dict(settings),
+        "model": {
+            "embed_model": run.library.embedder.name,
+            "answer_modes": modes,
+            "llm_model": settings.llm_model if settings.llm_configured else None,
+            "reranker": settings.reranker,
+        },
+        "library": {
+            "path": str(settings.library),
+            "documents": [d.source for d in run.library.store.documents()],
+            "ingest": run.ingest_line,
+        },
+        "systems": {system.system: system_to_dict(system) for system in run.systems},
+    }
+
+
+def write_run(run: EvalRun, out: Path | str) -> dict[str, Any]:
+    """Write ``results.json`` and ``report.md`` into ``out`` (created); returns the results dict."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = run_to_dict(run)
+    (out / RESULTS).write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (out / REPORT).write_text(markdown_report(results), encoding="utf-8")
+    return results
+
+
+# ----- rendering ---------------------------------------------------------------------------------
+
+
+def fmt(value: Any, metric: str = "") -> str:
+    """A score for a table: 3 decimals, whole milliseconds for ``*_ms`` metrics, yes/no, "–" for none."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if metric.endswith("_ms"):
+        return f"{value:.0f}"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def summary_table(summaries: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> str:
+    """Metrics down, systems across; with two systems a Δ column (first minus second: ours − baseline)."""
+    names = list(summaries)
+    header = ["metric", *names] + (["Δ"] if len(names) == 2 else [])
+    lines = []
+    for key, label in TABLE_METRICS:
+        values = [summaries[n].get(key) for n in names]
+        if all(v is None for v in values):
+            continue
+        delta = [fmt(values[0] - values[1], key) if None not in values else "–"] if len(names) == 2 else []
+        lines.append([label, *(fmt(v, key) for v in values), *delta])
+    return _table(header, lines, markdown)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> str:
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(out + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows])
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:  # labels left, figures right
+        cells = (str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        return "  ".join(cells)
+
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_report(results: Mapping[str, Any]) -> str:
+    """The human-readable report of a results dict: setup, summary table, refusals, categories, questions."""
+    systems = results["systems"]
+    summaries = {name: s["summary"] for name, s in systems.items()}
+    parts = [
+        *_setup(results),
+        "",
+        "## Summary",
+        "",
+        summary_table(summaries, markdown=True),
+        "",
+        ("Δ = ours − baseline. " if len(systems) == 2 else "")
+        + "Page hit/MRR: a top-k chunk lies on an evidence page of the right file; in files without pages "
+        "(Markdown) every chunk is on page 1, so read the text hit/MRR there.",
+        "",
+        "## Refusals",
+        "",
+        *[_refusal_line(name, s["refusals"]) for name, s in systems.items()],
+        "",
+        "## Runs",
+        "",
+        *[f"- {name}: {system['seconds']:.1f} s for the questions; "
+          + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in system.get("notes", {}).items())
+          for name, system in systems.items()],
+        *_categories(systems),
+        "",
+        "## Questions",
+        "",
+    ]
+    for name, system in systems.items():
+        parts += [f"### {name}", "", _question_table(system["rows"]), ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _setup(results: Mapping[str, Any]) -> list[str]:
+    settings, model, dataset = results["settings"], results["model"], results["dataset"]
+    llm = f" (LLM `{model['llm_model']}`)" if model.get("llm_model") else ""
+    scope = "used" if dataset.get("doc_scope", True) else "ignored"
+    return [
+        f"# Evaluation: {dataset['name']}",
+        "",
+        f"- run: {results['started_at']}, commit `{results['git_commit']}`",
+        f"- set: `{dataset['path']}`, {dataset['questions']} questions (document scope {scope})",
+        f"- library: `{results['library']['path']}` ({', '.join(results['library']['documents'])})",
+        f"- embedding model: `{model['embed_model']}`; answers: {', '.join(model['answer_modes'])}{llm}; "
+        f"top_k {settings['top_k']}, chunk_size {settings['chunk_size']}, reranker {settings['reranker']}",
+    ]
+
+
+def _refusal_line(name: str, refusals: Mapping[str, int]) -> str:
+    wrong = f"{refusals['wrong_refusals']} of {refusals['answerable']} answerable questions (wrong)"
+    right = f"{refusals['correct_refusals']} of {refusals['unanswerable']} unanswerable ones (right)"
+    return f"- {name}: refused {wrong}, {right}"
+
+
+def _categories(systems: Mapping[str, Any]) -> list[str]:
+    """Contains-gold and text (else page) hit@5 per question category, one column pair per system."""
+    table: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for name, system in systems.items():
+        for row in system["rows"]:
+            table[row["question"].get("category") or "–"][name].append(row["scores"])
+    if len(table) < 2:
+        return []
+    header = ["category", "n"]
+    for name in systems:
+        header += [f"{name} gold", f"{name} hit@5"]
+    lines = []
+    for category in sorted(table):
+        cells = [category, str(len(next(iter(table[category].values()))))]
+        for name in systems:
+            scores = table[category][name]
+            cells += [fmt(_mean(s["contains_gold"] for s in scores)), fmt(_mean(_hit5(s) for s in scores))]
+        lines.append(cells)
+    note = "hit@5 is the text hit where the evidence has text, else the page hit."
+    return ["", "## By category", "", note, "", _table(header, lines, markdown=True)]
+
+
+def _hit5(scores: Mapping[str, Any]) -> Any:
+    return scores["text_hit@5"] if scores.get("text_hit@5") is not None else scores.get("hit@5")
+
+
+def _mean(values: Any) -> float | None:
+    present = [float(v) for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _question_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    header = ["id", "category", "gold", "hit@5", "refused", "answer", "cited pages"]
+    lines = []
+    for row in rows:
+        answer, scores = row["answer"], row["scores"]
+        text = answer["answer"]
+        text = text if len(text) <= ANSWER_CELL else text[:ANSWER_CELL] + "…"
+        pages = _cited_pages(answer["citations"])
+        lines.append([row["id"], row["question"].get("category") or "", fmt(scores["contains_gold"]),
+                      fmt(_hit5(scores)), fmt(scores["refused"]), text, pages])
+    return _table(header, lines, markdown=True)
+
+
+def _cited_pages(citations: Sequence[Mapping[str, Any]]) -> str:
+    by_file: dict[str, set[int]] = defaultdict(set)
+    for citation in citations:
+        by_file[citation["file"]].add(citation["page"])
+    return "; ".join(f"{name} p.{', '.join(map(str, sorted(pages)))}" for name, pages in sorted(by_file.items()))
