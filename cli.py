@@ -56,6 +56,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_library(args: argparse.Namespace) -> int:
+    from ingest.quality import page_ranges
+
     docs = _library(args).open_readonly_store().documents()
     if args.json:
         for doc in docs:
@@ -67,6 +69,8 @@ def cmd_library(args: argparse.Namespace) -> int:
         meta = ", ".join(f"{k}={v}" for k, v in doc.meta.items() if k != "title")
         print(f"{doc.doc_id}  {doc.source}  {doc.pages} pages  {doc.chunks} chunks  {doc.ingested_at}")
         print(f"    {doc.title}" + (f"  [{meta}]" if meta else ""))
+        if doc.ocr_pages:
+            print(f"    OCR'd pages: {page_ranges(doc.ocr_pages)}")
     return 0
 
 

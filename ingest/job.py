@@ -7,9 +7,11 @@ A job killed at any point leaves at most invisible leftovers that the next run o
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -107,15 +109,36 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileResult]]
                 for name in sorted(files):
                     candidate = Path(folder) / name
                     if not name.startswith(".") and candidate.suffix.lower() in SUPPORTED:
-                        found.setdefault(str(candidate.resolve()), candidate)
-        elif path.is_file():
-            if path.suffix.lower() in SUPPORTED:
-                found.setdefault(str(path.resolve()), path)
-            else:
-                failed.append(FileResult(str(path), FAILED, reason=_unsupported(path)))
+                        _add(candidate, found, failed)
+        elif path.suffix.lower() in SUPPORTED or not path.exists():
+            _add(path, found, failed)
         else:
-            failed.append(FileResult(str(path), FAILED, reason="no such file or folder; check the path"))
+            failed.append(FileResult(str(path), FAILED, reason=_unsupported(path)))
     return [found[k] for k in sorted(found)], failed
+
+
+def _add(path: Path, found: dict[str, Path], failed: list[FileResult]) -> None:
+    reason = _unusable(path)
+    if reason:
+        failed.append(FileResult(str(path), FAILED, reason=reason))
+    else:
+        found.setdefault(str(path.resolve()), path)
+
+
+def _unusable(path: Path) -> str:
+    """Why ``path`` cannot be read as a file ("" if it can): a symlink loop, a dangling link, a pipe (whose
+    read would block the job forever), a socket or a device."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symlink loop; fix or remove the link"
+        if path.is_symlink():
+            return "broken symlink (its target is missing); fix or remove the link"
+        return "no such file or folder; check the path"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, socket or device); save the report as a regular file"
+    return ""
 
 
 def _unsupported(path: Path) -> str:
@@ -141,7 +164,9 @@ def ingest_paths(
     for result in results:
         if progress:
             progress(Progress(0, len(files), result.path, 0, result))
-    store = library.store
+    # Checks and deletions need no model: it is loaded (seconds of imports) only when a file is embedded,
+    # so a re-run over unchanged files costs a process start, Chroma reads and hashing.
+    store = library.open_readonly_store()
     for doc_id in store.unfinished():  # what a killed job left behind
         store.delete_document(doc_id)
     known = store.documents()
@@ -166,6 +191,9 @@ def _ingest_file(
     key = str(path.resolve())
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        gone = "the file disappeared during the job; check where it went"
+        return FileResult(str(path), FAILED, reason=gone), 0
     except OSError as err:
         return FileResult(str(path), FAILED, reason=f"cannot read file ({err.strerror}); check permissions"), 0
     doc_id = file_doc_id(data)
@@ -175,7 +203,7 @@ def _ingest_file(
         _delete_all(library, same_path)  # finishes a replacement a killed job left half-done
         return FileResult(str(path), UNCHANGED, doc_id, existing.pages, existing.chunks), 0
     try:
-        prepared = prepare(path, doc_id, library.settings.chunk_size)
+        prepared = prepare(path, doc_id, library.settings.chunk_size, ocr=library.settings.ocr)
     except BadFile as err:
         return FileResult(str(path), FAILED, doc_id, reason=str(err)), 0
     except Exception as err:  # noqa: BLE001 - one bad file must not end the job
@@ -194,9 +222,11 @@ def _ingest_file(
     return FileResult(str(path), status, doc_id, doc.pages, doc.chunks, seconds=seconds), doc.chunks
 
 
-def prepare(path: Path, doc_id: str, chunk_size: int) -> _Prepared:
-    """Load, clean, chunk and describe one file (no model, no store)."""
-    loaded = load(path)
+def prepare(path: Path, doc_id: str, chunk_size: int, ocr: bool = True) -> _Prepared:
+    """Load (OCR'ing pages without a usable text layer if ``ocr``), clean, chunk and describe one file."""
+    loaded = load(path, ocr=ocr)
+    for finding in loaded.quality:
+        log.warning("%s: %s", path.name, finding)
     pages = clean_pages(loaded.pages, loaded.fmt)
     meta = extract_metadata(pages, path.name, loaded.info)
     pieces = chunk_pages(pages, chunk_size, markdown=loaded.fmt in ("md", "html"))
@@ -206,13 +236,14 @@ def prepare(path: Path, doc_id: str, chunk_size: int) -> _Prepared:
         Chunk(
             chunk_id=f"{doc_id}:{i:05d}", doc_id=doc_id, ordinal=i, text=p.text, source=path.name,
             page=p.page, page_end=p.page_end, section=p.section, kind=p.kind, page_starts=p.page_starts,
-            meta=meta,
+            meta=meta, ocr=any(p.page <= n <= p.page_end for n in loaded.ocr_pages),
         )
         for i, p in enumerate(pieces)
     ]
     doc = Document(
         doc_id=doc_id, source=path.name, path=str(path.resolve()), pages=len(pages), chunks=len(chunks),
         ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), fmt=loaded.fmt, meta=meta,
+        ocr_pages=loaded.ocr_pages,
     )
     return _Prepared(doc, chunks)
 
@@ -237,7 +268,7 @@ def _write(library: Library, prepared: _Prepared, batch_done: Callable[[int], No
 
 def _delete_all(library: Library, docs: Iterable[Document]) -> None:
     for doc in docs:
-        library.store.delete_document(doc.doc_id)
+        library.open_readonly_store().delete_document(doc.doc_id)
 
 
 def delete_document(library: Library, doc_ref: str) -> Document:

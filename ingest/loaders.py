@@ -1,8 +1,10 @@
 """Read one report file into raw text per page: PDF, Markdown, plain text, HTML.
 
 PDF text comes from pypdfium2 (22x faster than pypdf here, and table rows stay on one line); pypdf reads
-the document info and settles encryption. A file that cannot be read raises ``BadFile`` with a one-line
-"<reason>; <what to do>" message, so the ingestion job can report it and go on.
+the document info and settles encryption. Each PDF page's text layer is judged (``ingest.quality``); pages
+that are scanned, near-empty under an image, or garbled are read by OCR (``ingest.ocr``) unless OCR is off.
+A file that cannot be read raises ``BadFile`` with a one-line "<reason>; <what to do>" message, so the
+ingestion job can report it and go on.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pypdf
@@ -18,6 +20,9 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from bs4 import BeautifulSoup, Comment, NavigableString
 from charset_normalizer import from_bytes
+
+from ingest import quality
+from ingest.ocr import PageText, image_cover, no_text_reason, ocr_blank_pages, settle
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +39,20 @@ class Loaded:
     pages: tuple[str, ...]
     info: dict[str, str]  # title, author, subject, creation_date (YYYY-MM-DD): only non-empty values
     blank_pages: tuple[int, ...]  # 1-based pages with no usable text (kept in pages as "")
+    ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
+    quality: tuple[str, ...] = ()  # findings, one line each: "page 3: garbled text layer (...); OCR'd"
 
 
 class BadFile(Exception):
     """A file that cannot be ingested; ``str(error)`` is one line: "<reason>; <what to do>"."""
 
 
-def load(path: Path) -> Loaded:
-    """Read ``path`` by its extension; ``BadFile`` for an unsupported, empty, corrupt or unreadable file."""
+def load(path: Path, ocr: bool = True) -> Loaded:
+    """Read ``path`` by its extension; ``BadFile`` for an unsupported, empty, corrupt or unreadable file.
+
+    With ``ocr`` a PDF page without a usable text layer is read by OCR; without, it is left out (and a PDF
+    with no usable page at all is a ``BadFile``).
+    """
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -51,21 +62,27 @@ def load(path: Path) -> Loaded:
         if path.stat().st_size == 0:
             raise BadFile("empty file (0 bytes); re-export or re-download it")
         if fmt == "pdf":
-            return _load_pdf(path)
+            return _load_pdf(path, ocr)
         data = path.read_bytes()
     except OSError as error:
         reason = error.strerror or error
         raise BadFile(f"cannot read the file ({reason}); check that it exists and is readable") from None
-    if fmt == "html":
-        return _load_html(data)
-    return _paged(fmt, _split_pages(_decode(data)), {})
+    loaded = _load_html(data) if fmt == "html" else _paged(fmt, _split_pages(_decode(data)), {})
+    # A text file cannot be OCR'd, but mojibake in it is still worth a finding.
+    verdicts = (quality.assess(text[: quality.MAX_PAGE_CHARS]) for text in loaded.pages)
+    garbled = enumerate(verdicts, start=1)
+    findings = quality.summarize((n, f"{verdict.reason}; check the file's encoding")
+                                 for n, verdict in garbled if verdict.verdict == quality.GARBLED)
+    return replace(loaded, quality=findings)
 
 
-def _paged(fmt: str, pages: list[str], info: dict[str, str]) -> Loaded:
+def _paged(fmt: str, pages: list[str], info: dict[str, str], findings: tuple[str, ...] = (),
+           ocr_pages: tuple[int, ...] = ()) -> Loaded:
     """Blank out pages without a letter, digit or ideograph and record their numbers."""
     kept = [text if any(char.isalnum() for char in text) else "" for text in pages]
     blank = tuple(number for number, text in enumerate(kept, start=1) if not text)
-    return Loaded(fmt=fmt, pages=tuple(kept), info=info, blank_pages=blank)
+    return Loaded(fmt=fmt, pages=tuple(kept), info=info, blank_pages=blank, ocr_pages=ocr_pages,
+                  quality=findings)
 
 
 # ---------------------------------------------------------------- PDF
@@ -78,7 +95,7 @@ _MAGIC = ((b"PK\x03\x04", "a ZIP or Office document"), (b"\x89PNG", "a PNG image
 _ENCRYPTED = "encrypted PDF that needs a password to open; save an unprotected copy and ingest that"
 
 
-def _load_pdf(path: Path) -> Loaded:
+def _load_pdf(path: Path, ocr: bool) -> Loaded:
     with path.open("rb") as handle:
         head = handle.read(1024)
     if b"%PDF-" not in head:
@@ -89,39 +106,48 @@ def _load_pdf(path: Path) -> Loaded:
     except pdfium.PdfiumError as error:
         raise BadFile(_pdfium_reason(path, error)) from None
     try:
-        pages = _pdf_pages(document)
+        pages = _pdf_pages(document, ocr)
+        if ocr and pages and not any(page.finding or any(c.isalnum() for c in page.text) for page in pages):
+            pages = ocr_blank_pages(document, pages)
     finally:
         document.close()
     if not pages:
         raise BadFile("the PDF has no pages; re-export it")
-    loaded = _paged("pdf", pages, _pdf_info(path))
+    findings = quality.summarize((n, page.finding) for n, page in enumerate(pages, start=1) if page.finding)
+    ocr_pages = tuple(n for n, page in enumerate(pages, start=1) if page.ocr)
+    loaded = _paged("pdf", [page.text for page in pages], _pdf_info(path), findings, ocr_pages)
     if len(loaded.blank_pages) == len(pages):
-        raise BadFile(f"image-only/scanned PDF: no text layer on any of its {len(pages)} pages; "
-                      "OCR it (e.g. ocrmypdf) and ingest the result")
+        raise BadFile(no_text_reason(pages, ocr))
     return loaded
 
 
-def _pdf_pages(document) -> list[str]:
-    """Text of each page in turn; every page and text page is closed before the next is opened."""
+def _pdf_pages(document, ocr: bool) -> list[PageText]:
+    """Each page's text in turn, judged and OCR'd where needed; every page is closed before the next opens."""
     pages = []
     for index in range(len(document)):
         try:
             page = document[index]
             try:
-                textpage = page.get_textpage()
-                try:
-                    text = textpage.get_text_range()
-                finally:
-                    textpage.close()
+                text = _text_layer(page)
+                verdict = quality.assess(text, lambda: image_cover(page))  # noqa: B023 - called at once
+                pages.append(settle(page, text, verdict, ocr))
             finally:
                 page.close()
         except pdfium.PdfiumError as error:
             logger.warning("page %d: no text (%s)", index + 1, error)
-            text = ""
-        # pdfium joins a line that ends in a hyphen to the next and marks the spot with U+FFFE:
-        # put the hyphen and the line break back, so cleaning decides whether it was a word break.
-        pages.append(text.replace("\r\n", "\n").replace("\r", "\n").replace(_SOFT_HYPHEN, "-\n"))
+            pages.append(PageText(""))
     return pages
+
+
+def _text_layer(page) -> str:
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_range()
+    finally:
+        textpage.close()
+    # pdfium joins a line that ends in a hyphen to the next and marks the spot with U+FFFE:
+    # put the hyphen and the line break back, so cleaning decides whether it was a word break.
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace(_SOFT_HYPHEN, "-\n")
 
 
 def _pdfium_reason(path: Path, error) -> str:
@@ -195,7 +221,10 @@ def _decode(data: bytes) -> str:
             except UnicodeDecodeError as error:
                 raise BadFile(f"invalid {encoding} text ({error.reason}); save it as UTF-8") from None
     if b"\x00" in data:
-        raise BadFile("binary content (NUL bytes, or UTF-16 without a byte-order mark); save it as UTF-8")
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise BadFile("binary content (NUL bytes, or UTF-16 without a byte-order mark); save it as UTF-8")
+        return text.replace("\r\n", "\n").replace("\r", "\n")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -207,6 +236,28 @@ def _decode(data: bytes) -> str:
     if len(_CONTROL.findall(text)) > max(2, len(text) // 200):
         raise BadFile("looks binary (many control characters); save it as UTF-8 text or fix its extension")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 saved without a byte-order mark (its NULs are the high bytes of ASCII characters), else None.
+
+    The byte order is the one that yields more ASCII; NUL bytes in any other pattern decode to control
+    characters in both orders, so binary data and stray NULs are not mistaken for text.
+    """
+    if len(data) % 2:
+        return None
+    decoded = []
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _CONTROL.search(text):
+            decoded.append((sum(1 for char in text if char < "\x80"), text))
+    decoded.sort(key=lambda pair: -pair[0])
+    if not decoded or (len(decoded) == 2 and decoded[0][0] == decoded[1][0]):
+        return None
+    return decoded[0][1]
 
 
 def _split_pages(text: str) -> list[str]:

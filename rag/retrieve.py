@@ -7,6 +7,7 @@ Only documents with a record are visible: chunks of half-written documents never
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -16,9 +17,12 @@ import numpy as np
 
 from rag.lexical import LexicalIndex, open_index, terms
 from rag.library import Library
-from rag.store import Store
+from rag.store import ConcurrentWriteError, Store
 from rag.text import cjk_ratio
 from rag.types import Chunk, Document, Hit, Kind
+from rag.verify import QUESTION_WORDS
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 MIN_DENSE_WEIGHT = 0.01
@@ -28,7 +32,9 @@ _DATE = re.compile(  # year, then optional month and day behind 1-3 separator ch
 )
 _RERANK_POOL = 30  # fused candidates a cross-encoder re-scores
 
-__all__ = ["Filters", "Retrieval", "Scope", "detect_scope", "fuse", "fusion_weights", "retrieve"]
+__all__ = [
+    "Filters", "Retrieval", "Scope", "detect_scope", "fuse", "fusion_weights", "query_terms", "retrieve",
+]
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def retrieve(
         dense = _dense(library, vector, restrict, filters.kinds, depth, {d.doc_id for d in documents})
     clock.lap("dense")
     index = open_index(library.store, library.settings.library)
-    tokens = terms(question) + [t for extra in extra_terms for t in terms(extra)]
+    tokens = query_terms(question) + [t for extra in extra_terms for t in terms(extra)]
     lexical = index.search(tokens, depth, index.mask(restrict, filters.kinds))
     clock.lap("bm25")
 
@@ -120,6 +126,17 @@ def retrieve(
         clock.lap("rerank")
     reason = "" if hits else _why_empty(index, tokens, scope)
     return Retrieval(tuple(hits[:k]), scope, weights, reason, clock.done())
+
+
+def query_terms(question: str) -> list[str]:
+    """BM25 terms of a question without its phrasing words (可以, 多长, according, report).
+
+    They name no evidence, yet where a report repeats the subject's words in every chunk (Sora, 生成, 视频)
+    they are the rarest terms left and decide the ranking ("可以" put five passages without the answer
+    ahead of the one saying "长达 60s").
+    """
+    found = terms(question)
+    return [t for t in found if t not in QUESTION_WORDS] or found
 
 
 def fusion_weights(library: Library, question: str) -> dict[str, float]:
@@ -171,7 +188,12 @@ def _dense(
     if set(kinds) != set(Kind):
         conditions.append({"kind": {"$in": [Kind(x).value for x in kinds]}})
     where = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else None)
-    return [c for c, _ in library.store.query(vector, n, where) if c.doc_id in complete]
+    try:
+        found = library.store.query(vector, n, where)
+    except ConcurrentWriteError as err:  # answer from BM25 (read from Chroma's tables) rather than fail
+        log.warning("dense retrieval skipped: %s", err)
+        return []
+    return [c for c, _ in found if c.doc_id in complete]
 
 
 def _hits(store: Store, fused: list[tuple[str, float, dict[str, int]]], known: dict[str, Chunk]) -> list[Hit]:

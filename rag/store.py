@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 import numpy as np
@@ -28,6 +29,10 @@ class LibraryError(Exception):
 
 class ModelMismatchError(LibraryError):
     pass
+
+
+class ConcurrentWriteError(LibraryError):
+    """Embedded Chroma's vector index in this process is behind another process's writes."""
 
 
 def make_client(settings: Settings):  # noqa: ANN201 - a chromadb client
@@ -172,11 +177,36 @@ class Store:
         """Nearest chunks by cosine similarity (1 - distance), best first."""
         if k <= 0 or self.chunks.count() == 0:
             return []
-        got = self.chunks.query(
-            query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+        got = _retry_concurrent_write(
+            lambda: self.chunks.query(
+                query_embeddings=[vector], n_results=k, where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
         return [(chunk_from(cid, text, meta), 1.0 - float(dist)) for cid, text, meta, dist in rows]
+
+
+def _retry_concurrent_write(call: Callable[[], Any], attempts: int = 3) -> Any:
+    """Run a vector read, retrying while another process's write is half-visible to embedded Chroma.
+
+    Embedded Chroma is not process-safe: while an ingest in another process writes, this process's
+    in-memory vector index can answer "Error finding id" until it is reopened (a Chroma server has no
+    such limit). Raises ConcurrentWriteError when retrying does not help.
+    """
+    from chromadb.errors import InternalError
+
+    for attempt in range(attempts):
+        try:
+            return call()
+        except InternalError as err:
+            if attempt == attempts - 1:
+                raise ConcurrentWriteError(
+                    f"the vector index is behind a concurrent ingest ({err}); use REPORTQA_CHROMA_URL "
+                    "(a Chroma server) to ask while ingesting"
+                ) from err
+            time.sleep(0.1 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 # (de)serialisation: Chroma metadata holds only str/int/float/bool -----------------------------

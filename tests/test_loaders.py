@@ -69,9 +69,9 @@ def test_owner_password_only_pdf_loads(tmp_path):
     assert loaded.pages[0].split("\n")[0] == "Restricted but readable 2024"
 
 
-def _bad(path) -> str:
+def _bad(path, **options) -> str:
     with pytest.raises(BadFile) as caught:
-        load(path)
+        load(path, **options)
     message = str(caught.value)
     assert "\n" not in message and "; " in message, message
     return message
@@ -106,8 +106,8 @@ def test_encrypted_pdf_needing_a_password(tmp_path):
     assert _bad(path).startswith("encrypted PDF that needs a password to open;")
 
 
-def test_image_only_pdf(tmp_path):
-    message = _bad(make_image_only_pdf(tmp_path / "scan.pdf", n_pages=3))
+def test_image_only_pdf_with_ocr_off(tmp_path):  # with OCR on, see tests/test_ocr.py
+    message = _bad(make_image_only_pdf(tmp_path / "scan.pdf", n_pages=3), ocr=False)
     assert message.startswith("image-only/scanned PDF: no text layer on any of its 3 pages;")
     assert "OCR" in message
 
