@@ -26,7 +26,13 @@ _OPENERS = re.compile(
     re.I,
 )
 _PRONOUNS_EN = re.compile(r"\b(it|its|they|them|their|that|this|those|these|same|the company)\b", re.I)
-_LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|\d+[A-Za-z]+[A-Za-z0-9]*)")
+_WORD = r"(?:[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|\d+[A-Za-z]+[A-Za-z0-9]*)"
+_PERIOD = r"(?:FY|CY|Q[1-4]|H[12])\d*\b"
+_PERIODS = re.compile(rf"(?<![A-Za-z0-9]){_PERIOD}")
+# A name with its version and model words: "Gemini 1.5 Pro", "Claude 3", "GPT-4"; not a year or a period.
+_LATIN_NAME = re.compile(
+    rf"(?<![A-Za-z0-9])({_WORD}(?:\s(?!{_PERIOD})(?:{_WORD}|\d{{1,3}}(?:\.\d+)*[A-Za-z]*)(?![\d.]))*)"
+)
 _NUMBER_TOKEN = re.compile(r"^\d")
 MAX_SHORT_TERMS = 2  # a question with this few content words is elliptical
 MAX_TURNS = 20
@@ -44,12 +50,18 @@ class Turn:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """How to retrieve a question in context: extra BM25 terms and the documents to stay within."""
+    """How to retrieve a question in context: extra BM25 terms and the documents to stay within.
+
+    ``subject`` holds the names a follow-up puts in place of the previous ones ("Sora" in "那 Sora 呢？"):
+    the answer must be about them. ``previous`` is the question it follows.
+    """
 
     is_follow_up: bool
     extra_terms: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
     scope: dict[str, Any] | None = None
+    subject: tuple[str, ...] = ()
+    previous: str = ""
 
 
 class Conversation:
@@ -64,10 +76,10 @@ class Conversation:
             return FollowUp(False)
         previous = self.turns[-1]
         inherited = _inherited_terms(question, previous)
-        new_subject = bool(entities(question))
-        scope = None if new_subject or not previous.scope else previous.scope
+        subject = tuple(n for n in entities(question) if n not in previous.entities)
+        scope = None if subject or not previous.scope else previous.scope
         doc_ids = tuple(scope.get("doc_ids", ())) if scope else ()
-        return FollowUp(True, inherited, doc_ids, scope)
+        return FollowUp(True, inherited, doc_ids, scope, subject, previous.question)
 
     def update(self, question: str, answer: Answer) -> None:
         """Record a question and its answer; an answer without scope keeps an inherited one."""
@@ -97,7 +109,9 @@ def entities(question: str) -> tuple[str, ...]:
     """Names in Latin letters (Gemini, 3M, GPT-4); in English, a capitalised first word is not one."""
     found: list[str] = []
     english = not re.search(r"[\u4e00-\u9fff]", question)
-    for match in _LATIN_NAME.finditer(question):
+    # periods (FY2022, Q3) are when, not who: "and in Q3?" keeps the subject
+    blanked = _PERIODS.sub(lambda m: " " * len(m.group()), question)
+    for match in _LATIN_NAME.finditer(blanked):
         name = match.group(1)
         if english and match.start() == len(question) - len(question.lstrip()) and not _is_acronym(name):
             continue

@@ -11,7 +11,8 @@ REFUSAL = {
 
 LANGUAGE_NAME = {"zh": "Chinese (简体中文)", "en": "English"}
 
-# Why a question was not answered, appended to the refusal. Placeholders: {scope}, {covered}, {missing}.
+# Why a question was not answered, appended to the refusal. Placeholders: {scope}, {covered}, {missing},
+# {subject}.
 REASONS = {
     "nothing_matched": {
         "zh": "原因：资料库中没有与问题匹配的段落。",
@@ -29,6 +30,10 @@ REASONS = {
     "entity_missing": {
         "zh": "原因：最相关的段落没有提到“{missing}”。",
         "en": 'Reason: the best matching passages never mention "{missing}".',
+    },
+    "topic_missing": {  # not a refusal: a follow-up answered about its new subject, without the old topic
+        "zh": "说明：关于“{subject}”的段落没有提到：{missing}；以上是其中最相关的内容。",
+        "en": 'Note: the passages about "{subject}" do not mention: {missing}; these are the closest.',
     },
     "llm_refused": {
         "zh": "原因：模型判断所给的 {count} 个段落不包含答案。",

@@ -235,3 +235,40 @@ def test_answer_language_follows_the_question():
                                   "and in 2022?"]] == ["zh", "zh", "en", "en"]
     with pytest.raises(ValueError, match="mode must be"):
         answer("Sora 是什么？", Library(Settings.load(environ={}, library="unused")), mode="generative")
+
+
+def test_dense_similarity_decides_between_equally_covered_english_paraphrases(reports):
+    # both cover 46% of their weighted key terms (below the 55% rule); only the first has a sentence the
+    # model finds close in meaning (cosine 0.61 against 0.38), so only the first is answered
+    close = answer("What were Acme's yearly outlays on capital expenditures in 2018?", reports)
+    assert close.text == ("Capital expenditures (purchases of property, plant and equipment) were $1,577 million "
+                          "in 2018, compared with $1,373 million in 2017.[1]")
+    assert close.answerable and close.flags == ()
+    far = answer("What were Acme's outlays for plant and equipment in fiscal 2018?", reports)
+    assert (far.answerable, far.reason) == (False, ("Reason: the best match is too weak (it covers 46% of the "
+                                                    "question's key terms; not found: outlays, fiscal)."))
+
+
+def test_a_name_the_library_never_mentions_is_refused_although_its_other_words_match(reports):
+    result = answer("What was Tesla's net sales in 2018?", reports)  # net sales, 2018: Acme's passage
+    assert (result.answerable, result.reason) == (False, 'Reason: the best matching passages never mention "Tesla".')
+
+
+def test_words_that_only_ask_are_not_evidence_terms():
+    from rag.evidence import key_terms
+
+    assert key_terms("Sora 最长能生成多长时间的视频？") == ("sora", "最长", "生成", "视频")  # not 时间 of 多长时间
+    assert key_terms("这篇报告由几位分析师撰写？") == ("分析", "分析师")
+    assert key_terms("国联证券给出的行业评级是什么？") == ("国联", "证券", "行业", "评级")
+
+
+def test_names_keep_their_version_and_periods_are_not_names():
+    assert entities("Gemini 1.5 Pro 的上下文窗口有多大？") == ("Gemini 1.5 Pro",)
+    assert entities("Claude 3 呢？") == ("Claude 3",)
+    assert entities("What about Best Buy in Q2 FY2024?") == ("Best Buy",)
+    assert entities("and in Q3?") == ()
+    chat = Conversation()
+    chat.update("Gemini 1.5 Pro 的上下文窗口有多大？", Answer("q", "a", True))
+    follow = chat.follow_up("那 Sora 呢？")
+    assert (follow.subject, follow.extra_terms) == (("Sora",), ("上下", "下文", "上下文", "窗口"))  # 1.5 went
+    assert follow.previous == "Gemini 1.5 Pro 的上下文窗口有多大？"

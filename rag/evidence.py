@@ -1,0 +1,245 @@
+"""The evidence a question was retrieved with, and the gate that refuses to answer from weak evidence.
+
+A question is refused when nothing matched, when the scope filtered everything out, when the top
+passages never mention a year or name the question requires, or when the best passage covers too little
+of the question's IDF-weighted key terms (see :func:`gate`). Hand-written: the rule and its thresholds
+are calibrated on our own question sets, which no library knows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag import prompts
+from rag.conversation import entities
+from rag.library import Library
+from rag.text import split_sentences
+from rag.types import Answer, Chunk, Hit
+from rag.verify import content_terms, coverage, missing_terms
+
+__all__ = ["EXTRACT_CHUNKS", "Evidence", "field_labels", "gate", "key_terms", "language", "make_evidence",
+           "mentions", "passage_text", "question_focus", "refusal", "term_stats", "usable"]
+
+EXTRACT_CHUNKS = 5  # passages the extractive answer reads (and may cite)
+# Evidence gate, calibrated after real ingestion on the reference report (65 answerable / 10 not),
+# FinanceBench dev (21 answerable; 5 filings in one library) and 12 off-topic English questions on that
+# library. The best top passage must hold this IDF-weighted share of the question's key terms: the
+# highest question the library cannot answer covers 0.48 (Gemini 1.5 Pro 的参数量, 参数量 missing).
+MIN_EVIDENCE = 0.55
+# ... or MIN_DENSE_COVERAGE where the model reads question and passage (READABLE share of their tokens
+# known to it: ~1.0 for English under all-MiniLM-L6-v2, 0.2-0.7 for Chinese) and a sentence of the top
+# passages reaches MIN_SIMILARITY cosine with the question. FinanceBench questions between 0.40 and 0.55
+# coverage reach 0.55-0.75 (3 of 4 pass), the off-topic one there 0.54; just below 0.40 off-topic ones
+# reach 0.57 and 0.66 ("price target for Ulta Beauty's stock"), hence the coverage floor.
+MIN_DENSE_COVERAGE = 0.4
+MIN_SIMILARITY = 0.6
+READABLE = 0.9
+# Report metadata that ingestion found, and the words a question uses for it: a passage quoting the value
+# ("投资建议：强于大市（维持）") answers "评级" although the report labels the value otherwise.
+FIELD_WORDS = {"rating": ("评级", "投资评级", "rating")}
+# Words that ask rather than name what is asked about: interrogatives with a measure word (几项, 多长时间),
+# "this report" (这篇), and verbs of asking (列出, 说明, 撰写). Absent from the passages that answer,
+# they would weigh as the rarest words of the question. Hand-written: no library lists question phrasing.
+_ASKING = re.compile(r"^(?:几.|哪.|多[少长大久高快远].*|这篇|该篇|本篇|此篇)$")
+_ASKING_WORDS = frozenset(
+    "列出 列举 举例 例子 说明 含义 意味 具体 大致 体现 包含 涉及 出自 撰写 给出 给予 方面 一下".split()
+)
+_LEAD_IN = re.compile(
+    r"^[^?？]*[:：]\s*(?=(?:what|which|how|who|when|where|why|is|are|was|were|did|does|do)\b)", re.I
+)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A question with the passages retrieved for it, and what the answer needs to know about both.
+
+    ``previous`` is the question a follow-up continues ("那 Sora 呢？" asks it again about Sora).
+    """
+
+    question: str
+    hits: tuple[Hit, ...]
+    lang: str
+    terms: tuple[str, ...]
+    extra_terms: tuple[str, ...] = ()
+    scope: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    empty_reason: str = ""  # Retrieval.reason when there are no hits
+    weights: dict[str, float] = field(default_factory=dict, compare=False, hash=False)  # term -> IDF
+    previous: str = ""
+    unseen: tuple[str, ...] = ()  # terms no chunk of the library contains
+
+
+def make_evidence(question: str, hits: tuple[Hit, ...] | list[Hit], *, extra_terms: tuple[str, ...] = (),
+                  scope: dict[str, Any] | None = None, empty_reason: str = "",
+                  weights: dict[str, float] | None = None, previous: str = "") -> Evidence:
+    """Evidence from a question and hits in fused order (used by :func:`answer_stream` and by tests)."""
+    terms = key_terms(question_focus(question))
+    matched = content_terms((scope or {}).get("matched", ""))
+    terms = tuple(t for t in terms if t not in matched) or terms  # the scope already satisfies its name
+    return Evidence(question, tuple(hits), language(question), terms, tuple(extra_terms), dict(scope or {}),
+                    empty_reason, dict(weights or {}), previous)
+
+
+def key_terms(question: str) -> tuple[str, ...]:
+    """The question's content words without those that only ask, nor their sub-words (时间 of 多长时间)."""
+    terms = content_terms(question)
+    asking = [t for t in terms if _ASKING.match(t) or t in _ASKING_WORDS]
+    kept = tuple(t for t in terms if not any(t in a for a in asking))
+    return kept or terms
+
+
+def question_focus(question: str) -> str:
+    """The interrogative sentence(s) of a question, without instructions around them.
+
+    "Assume you are an analyst. Answer using the balance sheet: what is the FY2018 net PP&E for 3M?
+    Round to two decimals." -> "what is the FY2018 net PP&E for 3M?" (instructions name no evidence).
+    """
+    asked = [s for s in split_sentences(question) if s.rstrip().endswith(("?", "？"))]
+    if not asked:
+        return question
+    focus = " ".join(s.strip() for s in asked)
+    lead_in = _LEAD_IN.search(focus)
+    return focus[lead_in.end():] if lead_in else focus
+
+
+def language(question: str) -> str:
+    """``"zh"`` for a question written in Chinese (an English one naming 四方科技 stays English)."""
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", question))
+    english_function_words = len(re.findall(r"\b(?:what|which|how|is|are|was|were|the|of|did|does|do)\b",
+                                             question, re.I))
+    return "zh" if cjk and english_function_words < 2 else "en"
+
+
+def term_stats(library: Library, terms: tuple[str, ...]) -> tuple[dict[str, float], tuple[str, ...]]:
+    """IDF of each term over the library's chunks (the BM25 index's statistics), and the terms no chunk has.
+
+    Rare words weigh more; a word no chunk contains gets the highest weight, so a question whose specific
+    words are missing from the library (目标价, training cost) cannot pass the gate on its common words.
+    """
+    from rag.lexical import open_index
+    from rag.lexical import terms as index_terms
+
+    index = open_index(library.store, library.settings.library)
+    total = len(index)
+    weights, unseen = {}, []
+    for term in terms:
+        df = int(np.count_nonzero(index.scores(index_terms(term)) > 0)) if total else 0
+        weights[term] = math.log((total + 1) / (df + 0.5))
+        if not df:
+            unseen.append(term)
+    return weights, tuple(unseen)
+
+
+def refusal(evidence: Evidence, key: str, mode: str, **fill: Any) -> Answer:
+    """The fixed refusal string of the question's language, followed by the reason ``key``."""
+    reason = prompts.REASONS[key][evidence.lang].format(**fill)
+    text = prompts.REFUSAL[evidence.lang] + prompts.SENTENCE_JOIN[evidence.lang] + reason
+    return Answer(evidence.question, text, False, hits=evidence.hits, scope=evidence.scope, reason=reason,
+                  mode=mode)
+
+
+# The best cosine of the question with a sentence of the top passages, computed only when needed.
+Similarity = Callable[[], float | None]
+
+
+def gate(evidence: Evidence, mode: str, similarity: Similarity | None = None) -> Answer | None:
+    """A refusal when nothing was retrieved, or (extractive) when the evidence is too weak; else None.
+
+    Too weak: an English question names something the library never mentions (Tesla); the top passages
+    miss a year or a Latin name the question requires; or the best passage covers less than
+    :data:`MIN_EVIDENCE` of the question's weighted key terms, unless it covers :data:`MIN_DENSE_COVERAGE`
+    and ``similarity()`` (the best cosine of the question with a sentence of the top passages, None where
+    the model cannot read them) reaches :data:`MIN_SIMILARITY`. The floor keeps a question whose key
+    words are mostly absent refused however similar its topic.
+    """
+    if not evidence.hits:
+        if evidence.empty_reason.startswith("filtered out"):
+            return refusal(evidence, "filtered_out", mode, scope=evidence.scope.get("label") or "filters")
+        return refusal(evidence, "nothing_matched", mode)
+    if mode == "llm":
+        return None  # the model reads paraphrases and other languages; it refuses by itself
+    join = "、" if evidence.lang == "zh" else ", "
+    found = usable(evidence)
+    unknown = unknown_names(evidence)
+    if unknown or not found:
+        years, names = required_names(evidence)
+        first = passage_text(evidence.hits[0])
+        absent = [y for y in years if y not in first] + [n for n in names if not mentions(first, n)]
+        return refusal(evidence, "entity_missing", mode, missing=join.join(unknown or absent))
+    texts = [passage_text(evidence.hits[n - 1]) for n in found]
+    best = max(texts, key=lambda t: coverage(evidence.terms, t, evidence.weights))
+    covered = coverage(evidence.terms, best, evidence.weights)
+    if covered >= MIN_EVIDENCE or (covered >= MIN_DENSE_COVERAGE and _close(similarity)):
+        return None
+    missing = ", ".join(missing_terms(evidence.terms, best)) or "-"
+    return refusal(evidence, "too_weak", mode, covered=f"{covered:.0%}", missing=missing)
+
+
+def _close(similarity: Similarity | None) -> bool:
+    value = similarity() if similarity else None
+    return value is not None and value >= MIN_SIMILARITY
+
+
+def unknown_names(evidence: Evidence) -> list[str]:
+    """Names in an English question (Tesla, GPT-5) that no chunk of the library contains, scope aside."""
+    if evidence.lang != "en":
+        return []
+    scoped = evidence.scope.get("matched", "").lower()
+    unknown = []
+    for name in entities(question_focus(evidence.question)):
+        words = content_terms(name)
+        if words and name.lower() not in scoped and all(w in evidence.unseen for w in words):
+            unknown.append(name)
+    return unknown
+
+
+def usable(evidence: Evidence) -> list[int]:
+    """Numbers of the top passages that mention the question's years and (one of) its Latin-script names.
+
+    One name suffices: a passage often says "1.5 Pro" under a heading that says "Gemini".
+    """
+    years, names = required_names(evidence)
+    return [
+        n for n, hit in enumerate(evidence.hits[:EXTRACT_CHUNKS], start=1)
+        if all(re.search(rf"(?<!\d){y}(?!\d)", passage_text(hit)) for y in years)
+        and (not names or any(mentions(passage_text(hit), name) for name in names))
+    ]
+
+
+def required_names(evidence: Evidence) -> tuple[list[str], list[str]]:
+    """Years, and Latin-script names inside a Chinese question, that an answering passage must mention."""
+    scoped = evidence.scope.get("matched", "").lower()
+    years = [y for y in dict.fromkeys(_YEAR.findall(evidence.question)) if y not in scoped]
+    names = _LATIN_NAME.findall(evidence.question) if evidence.lang == "zh" else []
+    return years, [n for n in dict.fromkeys(names) if len(n) > 1 and n.lower() not in scoped]
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether ``text`` names ``name`` as a whole word (any case): "Sora", not "Soran"."""
+    return re.search(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])", text, re.I) is not None
+
+
+def passage_text(hit: Hit) -> str:
+    """What a passage says with its context: title, file name, period, section, text, metadata it states."""
+    chunk = hit.chunk
+    return (f"{chunk.title}\n{chunk.source}\n{chunk.meta.get('period', '')}\n{chunk.section}\n{chunk.text}"
+            f"\n{field_labels(chunk, chunk.text)}")
+
+
+def field_labels(chunk: Chunk, text: str) -> str:
+    """The :data:`FIELD_WORDS` of the document's metadata values that ``text`` (part of ``chunk``) states."""
+    squeezed = _SPACE.sub("", text)
+    labels = [
+        word for name, words in FIELD_WORDS.items()
+        if (value := _SPACE.sub("", chunk.meta.get(name, ""))) and value in squeezed
+        for word in words
+    ]
+    return " ".join(labels)

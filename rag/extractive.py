@@ -1,0 +1,232 @@
+"""The extractive answer: 1-3 sentences quoted verbatim from the top passages, each followed by its ``[n]``.
+
+Sentences are chosen by term overlap (jieba/English content words, IDF-weighted), the numbers the question
+asks for, the passage's section and rank, and dense similarity where the embedding model can read the
+text; they are composed in reading order and verified. Needs no LLM. Hand-written: no library picks
+answer sentences from Chinese report passages with exact spans.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
+from functools import cache, partial
+
+import numpy as np
+
+from rag import prompts
+from rag.conversation import entities
+from rag.embeddings import Embedder
+from rag.evidence import (
+    EXTRACT_CHUNKS,
+    MIN_SIMILARITY,
+    READABLE,
+    Evidence,
+    field_labels,
+    gate,
+    question_focus,
+    refusal,
+    usable,
+)
+from rag.text import number_key, numbers
+from rag.types import Answer, Kind
+from rag.verify import content_terms, coverage, missing_terms, units, verify
+
+__all__ = ["asks_quantity", "extractive"]
+
+MAX_SENTENCES = 3
+MIN_SENTENCE = 0.3  # a sentence must itself contain this share of the question's words to be quoted
+KEEP_RATIO = 0.75  # further sentences must score this fraction of the best one
+LEXICAL_SLACK = 0.25  # ... and contain nearly as much of the question as the best one
+DENSE_MAX = 12  # sentences embedded per question, the most lexical first
+_QUANTITY = re.compile(
+    r"多少|多大|多长|多久|多高|几[个年月天次家倍]|比例|增速|增长率|占比|规模|"
+    r"how (?:much|many|long|large|big)|what (?:percentage|share|amount|portion)|"
+    r"\bratio\b|\bmargin\b|\brate\b",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[。！？.!?；;]\W*$")
+_FIGURE_LABEL = re.compile(r"(?:图表|图|表|附图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d+(?:[.-]\d+)*", re.I)
+_NAME_NUMBER = re.compile(r"\b[A-Z][A-Za-z\-]*\s?\d+(?:\.\d+)*\b|\b\d+(?:\.\d+)*\s?[A-Z][A-Za-z]*\b")
+_PUNCT_SPACE = re.compile(r"[\W_]+")
+
+
+def asks_quantity(evidence: Evidence) -> bool:
+    """Whether the question (or, for a follow-up like "那 Sora 呢？", the one it continues) asks how much."""
+    return any(_QUANTITY.search(q) for q in (evidence.question, evidence.previous) if q)
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    n: int  # passage number (rank in the hits)
+    start: int
+    end: int
+    text: str
+    labels: str = ""  # metadata field words the sentence states a value of (评级 for 强于大市)
+    lexical: float = 0.0  # weighted share of the question's key terms it contains
+    dense: float | None = None  # cosine with the question; None where not embedded (unreadable text)
+    score: float = 0.0
+
+    @property
+    def matched(self) -> str:
+        """What the sentence offers to term matching: its words and the fields it states."""
+        return f"{self.text} {self.labels}" if self.labels else self.text
+
+    @property
+    def quotable(self) -> bool:
+        """Holds enough of the question's words, or (where the model reads it) is close in meaning."""
+        return self.lexical >= MIN_SENTENCE or (self.dense or 0.0) >= MIN_SIMILARITY
+
+
+def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
+    """1-3 sentences quoted verbatim from the top passages, in reading order, each followed by its [n]."""
+    start = time.perf_counter()
+    candidates = _candidates(evidence)
+    # embedded at most once, and only when the gate or the scoring needs it (embedding is the slow part)
+    similar = cache(partial(_with_dense, evidence, candidates, embedder))
+    refused = gate(evidence, "extractive", lambda: max((c.dense for c in similar() if c.dense is not None),
+                                                       default=None))
+    if refused is not None:
+        return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
+    scored = _score(evidence, similar())
+    asked = {number_key(x) for x in numbers(evidence.question)}
+    chosen = _choose(scored, asks_quantity(evidence), asked)
+    if not chosen:
+        covered = max((c.lexical for c in scored), default=0.0)
+        refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
+        return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
+    join = prompts.SENTENCE_JOIN[evidence.lang]
+    text = join.join(f"{s.text}[{s.n}]" for s in chosen)
+    composed = time.perf_counter()
+    checked = verify(text, evidence.hits[:EXTRACT_CHUNKS])
+    timings = {"compose": _ms(composed - start), "verify": _ms(time.perf_counter() - composed)}
+    return Answer(evidence.question, checked.text, True, checked.citations, evidence.hits, evidence.scope,
+                  checked.flags, _topic_note(evidence, chosen), "extractive", timings)
+
+
+def _candidates(evidence: Evidence) -> list[_Sentence]:
+    """Quotable sentences of the top passages (without headings and fragments), with their term overlap."""
+    found: list[_Sentence] = []
+    for n in usable(evidence):
+        hit = evidence.hits[n - 1]
+        text = hit.chunk.text
+        heading = hit.chunk.section.rsplit(">", 1)[-1].strip()
+        for start, end in units(text, hit.chunk.kind):
+            sentence = text[start:end]
+            line_start = text.rfind("\n", 0, start) + 1
+            if text[line_start:start].lstrip().startswith("#") or sentence == heading:
+                continue
+            if len(content_terms(sentence)) < 2 and not numbers(sentence):
+                continue
+            found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence)))
+    return [replace(c, lexical=coverage(evidence.terms, c.matched, evidence.weights)) for c in found]
+
+
+def _with_dense(evidence: Evidence, candidates: list[_Sentence], embedder: Embedder | None
+                ) -> list[_Sentence]:
+    """The candidates with their cosine to the question: the :data:`DENSE_MAX` most lexical sentences of
+    passages the model can read (:data:`~rag.evidence.READABLE`), the others left at None."""
+    focus = question_focus(evidence.question)
+    if embedder is None or not candidates or embedder.readable_share(focus) < READABLE:
+        return candidates
+    readable = {n for n in {c.n for c in candidates}
+                if embedder.readable_share(evidence.hits[n - 1].chunk.text) >= READABLE}
+    in_readable = [i for i, c in enumerate(candidates) if c.n in readable]
+    order = sorted(in_readable, key=lambda i: -candidates[i].lexical)
+    order = order[:DENSE_MAX]
+    if not order:
+        return candidates
+    vectors = embedder.encode([focus] + [candidates[i].text for i in order])
+    out = list(candidates)
+    for i, similarity in zip(order, np.asarray(vectors[1:] @ vectors[0])):
+        out[i] = replace(out[i], dense=max(0.0, float(similarity)))
+    return out
+
+
+def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
+    """Term overlap + section match + numbers asked for + passage rank + dense similarity (where readable)
+    + the metadata field asked for (a sentence stating the report's rating answers "评级").
+
+    A follow-up's inherited terms count at half weight beside its own ("and in 2017?" + tax rate).
+    """
+    quantity = asks_quantity(evidence)
+    asked = {number_key(x) for x in numbers(evidence.question)}
+    terms, weights = _scoring_terms(evidence)
+    scored = []
+    for c in candidates:
+        hit = evidence.hits[c.n - 1]
+        keys = _answer_numbers(c.text)
+        score = (
+            coverage(terms, c.matched, weights)
+            + 0.15 * coverage(evidence.terms, hit.chunk.section, evidence.weights)
+            + (0.2 * len(asked & keys) / len(asked) if asked else 0.0)
+            + (0.2 if quantity and keys - asked else 0.0)
+            + 0.1 * (1 - (c.n - 1) / EXTRACT_CHUNKS)
+            + 0.3 * (c.dense or 0.0)
+            + (0.3 if set(c.labels.split()) & set(evidence.terms) else 0.0)  # states the field asked for
+            - (0.15 if hit.chunk.kind == Kind.BODY and not _SENTENCE_END.search(c.text) else 0.0)
+        )
+        scored.append(replace(c, score=score))
+    return scored
+
+
+def _scoring_terms(evidence: Evidence) -> tuple[tuple[str, ...], dict[str, float]]:
+    inherited = tuple(t for t in evidence.extra_terms if t not in evidence.terms)
+    weights = {t: evidence.weights.get(t, 1.0) for t in evidence.terms}
+    weights.update({t: 0.5 * evidence.weights.get(t, 1.0) for t in inherited})
+    return evidence.terms + inherited, weights
+
+
+def _answer_numbers(text: str) -> set[str]:
+    """Number keys that can answer "how much": not figure labels (图表25) or model names (Gemini 1.5 Pro)."""
+    return {number_key(x) for x in numbers(_NAME_NUMBER.sub(" ", _FIGURE_LABEL.sub(" ", text)))}
+
+
+def _choose(scored: list[_Sentence], quantity: bool, asked: set[str]) -> list[_Sentence]:
+    """Up to three distinct sentences near the best one, then in reading order (passage, offset).
+
+    A "how much" question is answered by sentences that state a number, when one matches as well.
+    """
+    eligible = sorted((s for s in scored if s.quotable), key=lambda s: -s.score)
+    if quantity and eligible:
+        floor = max(s.lexical for s in eligible) - LEXICAL_SLACK
+        eligible = [s for s in eligible if s.lexical >= floor and _answer_numbers(s.text) - asked] or eligible
+    if not eligible:
+        return []
+    best = eligible[0]
+    chosen: list[_Sentence] = []
+    for sentence in eligible:
+        if sentence.score < KEEP_RATIO * best.score or len(chosen) == MAX_SENTENCES:
+            break
+        if sentence.lexical >= best.lexical - LEXICAL_SLACK and not any(_same(sentence, o) for o in chosen):
+            chosen.append(sentence)
+    return sorted(chosen, key=lambda s: (s.n, s.start))
+
+
+def _topic_note(evidence: Evidence, chosen: list[_Sentence]) -> str:
+    """For a follow-up that changed the subject: say so when the quoted passages miss the inherited topic.
+
+    "那 Sora 呢？" after a question on Gemini's context window is answered with what the report says about
+    Sora; when none of it mentions 上下文窗口, the answer says that the topic was not found for Sora.
+    """
+    topic = tuple(t for t in evidence.extra_terms if t not in evidence.terms)
+    if not evidence.previous or not topic:
+        return ""
+    quoted = "\n".join(f"{evidence.hits[s.n - 1].chunk.section}\n{s.text}" for s in chosen)
+    if coverage(topic, quoted) > 0:
+        return ""
+    subject = "、".join(entities(evidence.question) or evidence.terms) or "-"
+    missing = ", ".join(missing_terms(topic, quoted))
+    return prompts.REASONS["topic_missing"][evidence.lang].format(subject=subject, missing=missing)
+
+
+def _same(a: _Sentence, b: _Sentence) -> bool:
+    """Near-duplicates: reports repeat their summary in the body, with other punctuation and spacing."""
+    x, y = _PUNCT_SPACE.sub("", a.text), _PUNCT_SPACE.sub("", b.text)
+    return x in y or y in x or SequenceMatcher(None, x, y, autojunk=False).ratio() >= 0.8
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)

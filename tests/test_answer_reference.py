@@ -1,0 +1,133 @@
+"""Extractive answers on the reference report, ingested for real (loader, cleaner, chunker, real model).
+
+Each answerable question names the chunk its first citation must come from (section path plus a
+distinctive piece of the chunk's cleaned text), the page, and the key fact the answer must state
+verbatim. The report is a Markdown file: every chunk is on page 1.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REFERENCE_REPORT
+
+from ingest.job import ingest_paths
+from rag import prompts
+from rag.answer import answer
+from rag.conversation import Conversation
+from rag.library import Library
+from rag.settings import Settings
+from rag.types import Answer
+
+TITLE = "Sora 实现文生视频跨越式突破，AIGC 持续正反馈"
+SUMMARY = f"计算机 > {TITLE}"  # the first page's summary sections
+SORA = "1. 视频生成模型 Sora 实现众多突破"
+GEMINI = "2. 谷歌推出 Gemini 1.5 Pro，长上下文能力提升"
+
+# (question, section of the first cited chunk, a distinctive piece of that chunk, key fact in the answer)
+ANSWERABLE = [
+    ("Sora 可以生成多长的视频？",
+     f"{SORA} > 1.1 Sora 模型实现众多突破", "2月16日, OpenAI 发布了文生视频大模型 Sora", "60s"),
+    ("Sora 可以生成多长的视频",
+     f"{SORA} > 1.1 Sora 模型实现众多突破", "2月16日, OpenAI 发布了文生视频大模型 Sora", "60s"),
+    ("Gemini 1.5 Pro 在生产环境中最多能运行多少 token？",
+     GEMINI, "图表21: Gemini 1.5可以在生产环境中运行多达100万个 token", "100万个 token"),
+    ("Gemini 1.0 最初的上下文窗口有多少个 token？",
+     GEMINI, "远远超出了 Gemini 1.0最初的32,000个 token", "32,000个 token"),
+    ("谷歌成功测试了多达多少 token？",
+     GEMINI, "谷歌还成功测试了多达1000万个 token", "1000万个 token"),
+    ("1.5 Pro 在多大比例的基准测试上超越了 1.0 Pro？",
+     f"{GEMINI} > Gemini 1.5 Pro 在扩大上下文窗口后，保持了高性能", "即使上下文窗口增加", "87%"),
+    ("Sora 生成图像的最高分辨率是多少？",
+     f"{SORA} > 1.2 Sora 采用了扩散模型结合 transformer > 1.2.4 图片生成能力", "Sora 还可以生成图像",
+     r"$2048 \times 2048$ 分辨率"),
+    ("巴斯特·基顿无声电影有多长？",
+     f"{GEMINI} > 更好地多模态理解和推理", "1.5 Pro 可以针对包括视频在内的不同模态", "44分钟"),
+    ("阿波罗11号登月任务的记录有多少页？",
+     f"{GEMINI} > 对大量信息进行复杂推理", "Gemini 1.5 Pro 可以在给定提示内无缝分析", "402页"),
+    ("1.5 Pro 可以一次性处理多少小时的音频？",
+     GEMINI, "这意味着1.5 Pro 可以一次性处理大量信息", "11小时的音频"),
+    ("国联证券给出的行业评级是什么？",
+     f"{SUMMARY} > 投资建议", "上次建议：强于大市", "强于大市（维持）"),
+    ("OpenAI 在美国时间哪一天发布了 Sora？",
+     f"{SUMMARY} > 行业事件", "谷歌推出最新 Gemini 1.5 Pro 模型", "2024年2月15日"),
+    ("报告的风险提示有哪些？",
+     f"{SUMMARY} > 投资建议", "上次建议：强于大市", "商业化进程不及预期"),
+    ("这篇报告的分析师是谁？",
+     f"{SUMMARY} > 作者", "执业证书编号：S0590523050001", "姜青山"),
+    ("报告建议关注哪些视频应用公司？",
+     "3. 投资建议", "Sora 的发布标志着文生视频领域的跨越式突破", "万兴科技"),
+    ("Sora 通过什么实现了类似 token 的效果？",
+     f"{SORA} > 1.2 Sora 采用了扩散模型结合 transformer > 将可视数据转换成数据包 (patches)",
+     "大语言模型通过 token 将各种形式的文本代码", "视觉包 (patches)"),
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, embedder) -> Library:
+    """The reference report ingested once per module; answering only reads the library."""
+    settings = Settings.load(environ={}, library=tmp_path_factory.mktemp("reference") / "library")
+    library = Library(settings, embedder)
+    assert ingest_paths(library, [REFERENCE_REPORT]).ok
+    return library
+
+
+def assert_clean(result: Answer) -> None:
+    """Answered, verified without findings, every citation an exact span of its chunk quoted in the text."""
+    assert result.answerable and result.citations and result.flags == (), result.text
+    for citation in result.citations:
+        chunk = result.hits[citation.n - 1].chunk
+        assert (citation.chunk_id, citation.page) == (chunk.chunk_id, 1)
+        assert chunk.text[citation.start : citation.end] == citation.quote and citation.quote in result.text
+
+
+@pytest.mark.parametrize(("question", "section", "chunk_text", "fact"), ANSWERABLE,
+                         ids=[row[0] for row in ANSWERABLE])
+def test_answer_cites_the_expected_chunk_and_states_the_fact(report, question, section, chunk_text, fact):
+    result = answer(question, report)
+    assert_clean(result)
+    first = result.citations[0]
+    cited = result.hits[first.n - 1].chunk
+    assert (first.section, first.page, chunk_text in cited.text) == (section, 1, True)
+    assert fact in result.text
+    assert result.text.startswith(first.quote)  # the answer opens with the first cited sentence
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("比亚迪的销量是多少？", "原因：资料库中没有与问题匹配的段落。"),
+    ("Claude 3 的上下文窗口多大？", "原因：最相关的段落没有提到“Claude”。"),
+    ("Gemini 1.5 Pro 的训练成本是多少？",
+     "原因：最相关的段落与问题不够匹配（只覆盖问题关键词的 40%，未出现：训练, 成本）。"),
+    ("报告给出的目标价是多少？",
+     "原因：最相关的段落与问题不够匹配（只覆盖问题关键词的 0%，未出现：目标价）。"),
+    ("What was Tesla's revenue in 2022?", 'Reason: the best matching passages never mention "Tesla".'),
+])
+def test_questions_the_report_cannot_answer_are_refused_with_the_reason(report, question, reason):
+    result = answer(question, report)
+    lang = "en" if question.startswith("What") else "zh"
+    assert (result.answerable, result.reason, result.citations) == (False, reason, ())
+    assert result.text == prompts.REFUSAL[lang] + prompts.SENTENCE_JOIN[lang] + reason
+
+
+def test_naming_the_broker_scopes_the_question_to_its_report(report):
+    result = answer("国联证券的这篇报告建议关注哪些视频应用公司？", report)
+    doc = report.store.documents()[0]
+    assert result.scope == {"doc_ids": [doc.doc_id], "matched": "国联证券", "label": TITLE}
+    assert_clean(result)
+    assert "万兴科技" in result.text and result.citations[0].section == "3. 投资建议"
+
+
+def test_follow_up_with_a_new_subject_is_answered_about_it(report):
+    chat = Conversation()
+    first = answer("Gemini 1.5 Pro 的上下文窗口有多大？", report, conversation=chat)
+    assert_clean(first)
+    assert "100万个 token" in first.text
+    assert first.citations[0].section == f"{SUMMARY} > Gemini 1.5 Pro 长上下文能力提升"
+
+    follow = answer("那 Sora 呢？", report, conversation=chat)
+    assert_clean(follow)
+    assert "60s" in follow.text  # the question it continues asked "how big": Sora's figure is its length
+    assert all("Sora" in follow.hits[c.n - 1].chunk.text for c in follow.citations)
+    assert "Gemini" not in follow.text
+    # the report says nothing of a context window for Sora, and the answer says so beside the quote
+    assert follow.reason == "说明：关于“Sora”的段落没有提到：上下文, 窗口；以上是其中最相关的内容。"
+    assert chat.turns[-1].entities == ("Sora",)
