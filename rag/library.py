@@ -14,6 +14,7 @@ class Library:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.settings = settings
+        self._light_store: Store | None = None
         if embedder is not None:
             self.__dict__["embedder"] = embedder
         if store is not None:
@@ -29,7 +30,13 @@ class Library:
         return Store(self.settings, self.embedder.name, self.embedder.dim)
 
     def open_readonly_store(self) -> Store:
-        """The store checked by model name only, without loading the model (fast listings)."""
+        """The store opened without loading the model (checked by model name only).
+
+        Listings, deletions and skipping unchanged files need no vectors, so they need no model; despite
+        the name this store can delete. Once :attr:`store` is open, that one is returned.
+        """
         if "store" in self.__dict__:
             return self.store
-        return Store(self.settings, self.embedder.name, None)
+        if self._light_store is None:
+            self._light_store = Store(self.settings, self.embedder.name, None)
+        return self._light_store
