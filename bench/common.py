@@ -32,8 +32,9 @@ DEFAULT_QUESTIONS = (
     ROOT / "eval" / "datasets" / "reference_report_zh.jsonl",
 )
 _GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+# PYTHONPATH: the console script must run this tree's code, wherever an editable install points.
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
-       "TOKENIZERS_PARALLELISM": "false"}
+       "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,18 @@ def machine() -> dict[str, object]:
     versions = {name: md.version(name) for name in ("torch", "sentence-transformers", "chromadb", "bm25s",
                                                       "jieba", "pypdf", "pypdfium2", "llama-index-core")}
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kib / 2**20, 1),
-            "python": platform.python_version(), "versions": versions,
+            "python": platform.python_version(), "versions": versions, "code": _git_state(),
             "date": time.strftime("%Y-%m-%d %H:%M %Z")}
+
+
+def _git_state() -> str:
+    """The commit measured, and how many files differed from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else "?"
+
+    changed = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
+    return f"{git('rev-parse', '--short', 'HEAD')} + {len(changed)} modified files"
 
 
 def load_questions(paths: Sequence[Path]) -> list[str]:
