@@ -35,7 +35,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     library = _library(args)
     if args.rebuild:
-        library.open_readonly_store().drop()
+        library.store.drop()
     bar = tqdm(total=0, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(event: Any) -> None:
@@ -58,7 +58,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_library(args: argparse.Namespace) -> int:
     from ingest.quality import page_ranges
 
-    docs = _library(args).open_readonly_store().documents()
+    from rag.store import read_manifest
+
+    settings = _settings(args)
+    docs = read_manifest(settings)  # an embedded library lists itself without chromadb
+    if docs is None:
+        docs = _library(args).store.documents()
     if args.json:
         for doc in docs:
             print(json.dumps(asdict(doc), ensure_ascii=False))

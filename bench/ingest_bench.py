@@ -85,7 +85,7 @@ def chunk_texts(library: Path) -> list[str]:
     from rag.library import Library
     from rag.settings import Settings
 
-    store = Library(Settings.load(library=library)).open_readonly_store()
+    store = Library(Settings.load(library=library)).store
     return [embedding_text(c) for c in store.iter_chunks()]
 
 

@@ -38,7 +38,7 @@ class Source:
 
 def read_source(library: Path) -> Source:
     """Every complete document of ``library`` with its chunks and vectors."""
-    store = Library(Settings.load(library=library)).open_readonly_store()
+    store = Library(Settings.load(library=library)).store
     documents = tuple(store.documents())
     complete = {d.doc_id for d in documents}
     chunks: dict[str, list[Chunk]] = {d.doc_id: [] for d in documents}
@@ -78,8 +78,7 @@ def copy_id(doc_id: str, copy: int) -> str:
 def build(source: Source, library: Path, n: int) -> dict[str, float]:
     """Write an ``n``-chunk library at ``library`` through ``Store.add_chunks`` / ``Store.put_document``."""
     started = time.perf_counter()
-    dim = len(next(iter(source.vectors.values())))
-    store = Store(Settings.load(library=library), source.model, dim)
+    store = Store(Settings.load(library=library), source.model)
     by_id = {d.doc_id: d for d in source.documents}
     triples = plan({d: len(c) for d, c in source.chunks.items()}, n)
     for copy, doc_id, count in triples:

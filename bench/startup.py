@@ -8,21 +8,24 @@ from pathlib import Path
 from bench.common import reportqa, run_timed
 
 
-def cold_starts(library: Path, question: str, repeats: int) -> dict[str, object]:
+def cold_starts(library: Path, question: str, unread: str, repeats: int) -> dict[str, object]:
     """Wall time of fresh processes: median and minimum of ``repeats`` runs each.
 
-    The first ``ask`` on a new library also builds its BM25 index; it is reported apart (``ask_first_s``).
+    The first ``ask`` on a new library also builds its search index; it is reported apart (``ask_first_s``).
+    ``unread`` is a question the embedding model cannot read, answered without loading the model.
     """
     cli = reportqa()
     ask = [*cli, "ask", question, "--library", str(library), "--mode", "extractive"]
     first = run_timed(ask)
     if first.returncode != 0:
         raise RuntimeError(f"reportqa ask exited {first.returncode}:\n{first.stderr[-3000:]}")
-    result: dict[str, object] = {"command": " ".join(cli), "question": question, "ask_first_s": first.seconds}
+    result: dict[str, object] = {"command": " ".join(cli), "question": question, "unread_question": unread,
+                                 "ask_first_s": first.seconds}
     for name, command in (
         ("help", [*cli, "--help"]),
         ("library", [*cli, "library", "--library", str(library)]),
         ("ask", ask),
+        ("ask_unread", [*cli, "ask", unread, "--library", str(library), "--mode", "extractive"]),
     ):
         runs = [run_timed(command) for _ in range(repeats)]
         bad = [r for r in runs if r.returncode != 0]

@@ -166,9 +166,10 @@ def ingest_paths(
             progress(Progress(0, len(files), result.path, 0, result))
     # Checks and deletions need no model: it is loaded (seconds of imports) only when a file is embedded,
     # so a re-run over unchanged files costs a process start, Chroma reads and hashing.
-    store = library.open_readonly_store()
+    store = library.store
     for doc_id in store.unfinished():  # what a killed job left behind
         store.delete_document(doc_id)
+    store.write_manifest()  # one change behind if a job was killed right after a Chroma write
     known = store.documents()
     embedded = 0
     for i, path in enumerate(files):
@@ -268,7 +269,7 @@ def _write(library: Library, prepared: _Prepared, batch_done: Callable[[int], No
 
 def _delete_all(library: Library, docs: Iterable[Document]) -> None:
     for doc in docs:
-        library.open_readonly_store().delete_document(doc.doc_id)
+        library.store.delete_document(doc.doc_id)
 
 
 def delete_document(library: Library, doc_ref: str) -> Document:

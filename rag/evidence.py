@@ -124,8 +124,8 @@ def term_stats(library: Library, terms: tuple[str, ...]) -> tuple[dict[str, floa
     Rare words weigh more; a word no chunk contains gets the highest weight, so a question whose specific
     words are missing from the library (目标价, training cost) cannot pass the gate on its common words.
     """
-    from rag.lexical import open_index
-    from rag.lexical import terms as index_terms
+    from rag.index import open_index
+    from rag.index import terms as index_terms
 
     index = open_index(library.store, library.settings.library)
     total = len(index)

@@ -40,7 +40,10 @@ MAX_SENTENCES = 3
 MIN_SENTENCE = 0.3  # a sentence must itself contain this share of the question's words to be quoted
 KEEP_RATIO = 0.75  # further sentences must score this fraction of the best one
 LEXICAL_SLACK = 0.25  # ... and contain nearly as much of the question as the best one
-DENSE_MAX = 12  # sentences embedded per question, the most lexical first
+# Sentences embedded per question, the most lexical first, each by its first DENSE_CHARS characters in
+# batches of DENSE_BATCH: embedding is most of an English answer's time (~0.25 ms per token on 2 cores).
+# On the FinanceBench dev questions 8 × 240 chose the same sentences as 12 whole ones in under half the time.
+DENSE_MAX, DENSE_CHARS, DENSE_BATCH = 8, 240, 4
 _QUANTITY = re.compile(
     r"多少|多大|多长|多久|多高|几[个年月天次家倍]|比例|增速|增长率|占比|规模|"
     r"how (?:much|many|long|large|big)|what (?:percentage|share|amount|portion)|"
@@ -138,7 +141,7 @@ def _with_dense(evidence: Evidence, candidates: list[_Sentence], embedder: Embed
     order = order[:DENSE_MAX]
     if not order:
         return candidates
-    vectors = embedder.encode([focus] + [candidates[i].text for i in order])
+    vectors = embedder.encode([focus] + [candidates[i].text[:DENSE_CHARS] for i in order], DENSE_BATCH)
     out = list(candidates)
     for i, similarity in zip(order, np.asarray(vectors[1:] @ vectors[0])):
         out[i] = replace(out[i], dense=max(0.0, float(similarity)))

@@ -14,7 +14,6 @@ class Library:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.settings = settings
-        self._light_store: Store | None = None
         if embedder is not None:
             self.__dict__["embedder"] = embedder
         if store is not None:
@@ -26,17 +25,7 @@ class Library:
 
     @cached_property
     def store(self) -> Store:
-        """Opened with the configured model's name and dimension (loads the model)."""
-        return Store(self.settings, self.embedder.name, self.embedder.dim)
-
-    def open_readonly_store(self) -> Store:
-        """The store opened without loading the model (checked by model name only).
-
-        Listings, deletions and skipping unchanged files need no vectors, so they need no model; despite
-        the name this store can delete. Once :attr:`store` is open, that one is returned.
-        """
-        if "store" in self.__dict__:
-            return self.store
-        if self._light_store is None:
-            self._light_store = Store(self.settings, self.embedder.name, None)
-        return self._light_store
+        """Opened with the configured model's name, without loading the model: listing, deleting and
+        answering a question the model cannot read need none (the dimension is checked when vectors are
+        written)."""
+        return Store(self.settings, self.embedder.name)

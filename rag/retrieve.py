@@ -1,8 +1,9 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25) lists, filtered, scoped, fused by weighted RRF.
+"""Hybrid retrieval: dense + lexical (BM25) lists, filtered, scoped, fused by weighted RRF.
 
-Steps: resolve filters to documents → detect the scope the question names → dense list → BM25 list →
-weighted reciprocal rank fusion → (optional cross-encoder rerank) → hits with per-retriever ranks.
-Only documents with a record are visible: chunks of half-written documents never come back.
+Steps: resolve filters to documents → detect the scope the question names → one mask over the search
+index's rows → dense list → BM25 list → weighted reciprocal rank fusion → the fused chunks (kept by the
+index) → (optional cross-encoder rerank) → hits with per-retriever ranks. Only documents with a record are
+visible: chunks of half-written documents never come back.
 """
 
 from __future__ import annotations
@@ -13,13 +14,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-import numpy as np
-
-from rag.lexical import LexicalIndex, open_index, terms
+from rag.index import SearchIndex, open_index, terms
 from rag.library import Library
-from rag.store import ConcurrentWriteError, Store
 from rag.text import cjk_ratio
-from rag.types import Chunk, Document, Hit, Kind
+from rag.types import Document, Hit, Kind
 from rag.verify import QUESTION_WORDS
 
 log = logging.getLogger(__name__)
@@ -98,26 +96,29 @@ def retrieve(
     if not visible:
         return Retrieval((), scope, weights, "filtered out by filters", clock.done())
 
-    # 2. the two ranked lists, deep enough for fusion to matter
+    # 2. the two ranked lists over the same rows, deep enough for fusion to matter
     depth = max(50, 3 * k)
-    dense: list[Chunk] = []
+    index = open_index(library.store, library.settings.library)
+    mask = index.mask(restrict, filters.kinds)
+    clock.lap("index")
+    dense: list[tuple[str, float]] = []
     if weights["dense"] > 0:  # skipped when the model cannot read the question
         vector = library.embedder.encode_one(question)
         clock.lap("embed")
-        dense = _dense(library, vector, restrict, filters.kinds, depth, {d.doc_id for d in documents})
+        dense = index.nearest(vector, depth, mask)
     clock.lap("dense")
-    index = open_index(library.store, library.settings.library)
     tokens = query_terms(question) + [t for extra in extra_terms for t in terms(extra)]
-    lexical = index.search(tokens, depth, index.mask(restrict, filters.kinds))
+    lexical = index.search(tokens, depth, mask)
     clock.lap("bm25")
 
     # 3. fusion (a list with weight 0 adds nothing), chunks for the best, optional rerank
-    fused = fuse({"dense": [c.chunk_id for c in dense], "bm25": [cid for cid, _ in lexical]}, weights)
+    fused = fuse({"dense": [cid for cid, _ in dense], "bm25": [cid for cid, _ in lexical]}, weights)
     fused = [f for f in fused if f[1] > 0]
     clock.lap("fuse")
     reranker = library.settings.reranker
     pool = fused[: max(_RERANK_POOL if reranker else 0, k)]
-    hits = _hits(library.store, pool, {c.chunk_id: c for c in dense})
+    chunks = {c.chunk_id: c for c in index.chunks([cid for cid, _, _ in pool])}
+    hits = [Hit(chunks[cid], score, ranks) for cid, score, ranks in pool if cid in chunks]
     clock.lap("fetch")
     if reranker and hits:
         from rag.rerank import rerank
@@ -173,37 +174,7 @@ def fuse(
     return [(c, scores[c], ranks[c]) for c in order]
 
 
-def _dense(
-    library: Library,
-    vector: np.ndarray,
-    restrict: set[str] | None,
-    kinds: Sequence[Kind],
-    n: int,
-    complete: set[str],
-) -> list[Chunk]:
-    """Nearest chunks under the filters; chunks of documents without a record are dropped."""
-    conditions: list[dict] = []
-    if restrict is not None:
-        conditions.append({"doc_id": {"$in": sorted(restrict)}})
-    if set(kinds) != set(Kind):
-        conditions.append({"kind": {"$in": [Kind(x).value for x in kinds]}})
-    where = conditions[0] if len(conditions) == 1 else ({"$and": conditions} if conditions else None)
-    try:
-        found = library.store.query(vector, n, where)
-    except ConcurrentWriteError as err:  # answer from BM25 (read from Chroma's tables) rather than fail
-        log.warning("dense retrieval skipped: %s", err)
-        return []
-    return [c for c, _ in found if c.doc_id in complete]
-
-
-def _hits(store: Store, fused: list[tuple[str, float, dict[str, int]]], known: dict[str, Chunk]) -> list[Hit]:
-    """Hits for the fused ids, fetching from Chroma only the chunks the dense list did not bring."""
-    missing = [cid for cid, _, _ in fused if cid not in known]
-    chunks = dict(known, **{c.chunk_id: c for c in store.get_chunks(missing)})
-    return [Hit(chunks[cid], score, ranks) for cid, score, ranks in fused if cid in chunks]
-
-
-def _why_empty(index: LexicalIndex, tokens: list[str], scope: Scope | None) -> str:
+def _why_empty(index: SearchIndex, tokens: list[str], scope: Scope | None) -> str:
     """"filtered out …" when the question matches chunks outside the scope/filters, else "nothing matched"."""
     if index.search(tokens, 1, index.mask(None, tuple(Kind))):
         return "filtered out by scope" if scope is not None else "filtered out by filters"
@@ -266,6 +237,9 @@ _LEGAL_ZH = ("股份有限公司", "有限责任公司", "有限公司", "集团
 _LEGAL_NAME_ZH = re.compile(r"[\u4e00-\u9fff]{2,20}?(?:股份有限公司|有限责任公司|有限公司)")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _WORD = re.compile(r"[a-z0-9]+")
+_NAMES: dict[tuple[str, str], list[_Name]] = {}  # (doc_id, ingested_at) -> the document's names
+_NAMES_KEPT = 100_000
+_RUN = 12  # the most question words a name can span
 _MIN_ZH_PREFIX = 4  # "贵州茅台" for 贵州茅台酒股份有限公司; shorter prefixes (四方) collide with ordinary words
 
 
@@ -278,11 +252,12 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     of the matched documents cover (period, date or file name), those documents are preferred.
     """
     found: dict[str, tuple[str, str]] = {}  # doc_id -> (name, field) of its longest matching name
+    runs = _word_runs(question)
     for doc in documents:
-        for name, where in _names(doc):
-            said = _mention(question, name)
-            if said and len(said) > len(found.get(doc.doc_id, ("", ""))[0]):
-                found[doc.doc_id] = (said, where)
+        for name in _names(doc):
+            if (name.key in question if name.cjk else name.key in runs) and \
+                    len(name.said) > len(found.get(doc.doc_id, ("", ""))[0]):
+                found[doc.doc_id] = (name.said, name.field)
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
@@ -296,8 +271,47 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label)
 
 
-def _names(doc: Document) -> list[tuple[str, str]]:
-    """(name, field) pairs by which a question can refer to ``doc``."""
+@dataclass(frozen=True)
+class _Name:
+    """One way a question can name a document: ``key`` found in the question (Chinese: as a substring;
+    Latin: as a run of consecutive words written together) means it says ``said``."""
+
+    said: str
+    field: str
+    cjk: bool
+    key: str
+
+
+def _names(doc: Document) -> list[_Name]:
+    """The names of ``doc`` ready for matching, worked out once per document (questions ask many)."""
+    cache_key = (doc.doc_id, doc.ingested_at)
+    names = _NAMES.get(cache_key)
+    if names is None:
+        if len(_NAMES) >= _NAMES_KEPT:
+            _NAMES.clear()
+        names = _NAMES[cache_key] = [m for name, where in _names_of(doc) for m in _matchers(name, where)]
+    return names
+
+
+def _matchers(name: str, where: str) -> list[_Name]:
+    if not is_mostly_cjk(name):
+        return [_Name(name, where, False, "".join(_WORD.findall(name.lower())))]
+    found = [_Name(name, where, True, name)]
+    # a legal name is also known by its first four characters (贵州茅台 for 贵州茅台酒股份有限公司)
+    prefix = name[:_MIN_ZH_PREFIX]
+    if _LEGAL_NAME_ZH.fullmatch(name) and cjk_ratio(prefix) == 1.0:
+        found.append(_Name(prefix, where, True, prefix))
+    return found
+
+
+def _word_runs(question: str) -> set[str]:
+    """Runs of consecutive lower-cased Latin words of the question written together ("best buy" ->
+    "bestbuy"), so that "Best Buy", "BestBuy" and "3M's" find BESTBUY and 3M but "13M" finds no 3M."""
+    words = _WORD.findall(question.lower())
+    return {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(i + _RUN, len(words)) + 1)}
+
+
+def _names_of(doc: Document) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for where in ("company", "publisher"):
         value = doc.meta.get(where, "").strip()
@@ -340,29 +354,6 @@ def _specific(name: str) -> bool:
         return True
     words = _WORD.findall(name.lower())
     return bool(words) and not all(w in _GENERIC for w in words)
-
-
-def _mention(question: str, name: str) -> str:
-    """How the question names ``name`` ("" if it does not)."""
-    if is_mostly_cjk(name):
-        # a legal name is also known by its first four characters (贵州茅台 for 贵州茅台酒股份有限公司)
-        prefix = name[:_MIN_ZH_PREFIX]
-        if name in question:
-            return name
-        legal = bool(_LEGAL_NAME_ZH.fullmatch(name)) and cjk_ratio(prefix) == 1.0
-        return prefix if legal and prefix in question else ""
-    target = "".join(_WORD.findall(name.lower()))
-    words = _WORD.findall(question.lower())
-    # a run of consecutive question words that spells the name: "best buy" / "bestbuy" / "3m's"
-    for i in range(len(words)):
-        joined = ""
-        for word in words[i:]:
-            joined += word
-            if joined == target:
-                return name
-            if not target.startswith(joined):
-                break
-    return ""
 
 
 def is_mostly_cjk(text: str) -> bool:

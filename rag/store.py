@@ -1,7 +1,7 @@
 """The Chroma adapter: the library's source of truth (chunks with vectors, and one record per document).
 
 chromadb is used directly rather than through llama-index's ChromaVectorStore because the library
-needs per-document replacement, paginated reads for the lexical index and a model check on open.
+needs per-document replacement, paginated reads for the search index and a model check on open.
 A document is complete only once its record exists; its chunks are written before it.
 """
 
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
+import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
@@ -21,6 +24,9 @@ from rag.types import Chunk, Document, Kind
 
 _PAGE = 2000  # rows per Chroma read/write round trip
 WRITING, COMPLETE, DELETING = "writing", "complete", "deleting"
+# A record in the documents collection whose value changes after every change readers can see: reading it
+# (0.7 ms) tells whether the document list (15 ms for 140 records) must be read again.
+_VERSION_ID, _VERSION = "__version__", "version"
 
 
 class LibraryError(Exception):
@@ -51,39 +57,58 @@ def make_client(settings: Settings):  # noqa: ANN201 - a chromadb client
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
+def manifest_path(settings: Settings) -> Path:
+    return Path(settings.library) / f"manifest-{settings.collection}.json"
+
+
+def read_manifest(settings: Settings) -> list[Document] | None:
+    """The complete documents as the last writer of an embedded library listed them beside it, read
+    without importing chromadb (1 s); None for a Chroma server (other machines write there) or when
+    the file is absent or unreadable. A writer killed between its Chroma write and this file leaves it
+    one change behind until the next ingest."""
+    if settings.chroma_url:
+        return None
+    try:
+        listed = json.loads(manifest_path(settings).read_text(encoding="utf-8"))["documents"]
+        return [Document(**{**d, "ocr_pages": tuple(d["ocr_pages"])}) for d in listed]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class Store:
     """Chunks and document records of one library, written with our own vectors only."""
 
-    def __init__(self, settings: Settings, model: str, dim: int | None, client: Any = None) -> None:
+    def __init__(self, settings: Settings, model: str, client: Any = None) -> None:
         self.settings = settings
         self.model = model
-        self.dim = dim
         self.client = client or make_client(settings)
         name = settings.collection
-        meta = {"embed_model": model, "embed_dim": dim or 0, "hnsw:space": "cosine"}
+        meta = {"embed_model": model, "embed_dim": 0, "hnsw:space": "cosine"}
         # embedding_function=None: Chroma must never embed (or download a model) on our behalf.
         self.chunks = self.client.get_or_create_collection(name, metadata=meta, embedding_function=None)
         self.docs = self.client.get_or_create_collection(
             f"{name}_documents", metadata={"role": "documents"}, embedding_function=None
         )
+        self._catalog: tuple[str, tuple[Document, ...]] | None = None  # (version, complete documents)
         self._check_model()
 
-    def _check_model(self) -> None:
+    def _check_model(self, dim: int = 0) -> None:
+        """The library was built with the configured model (and, once vectors are given, its dimension)."""
         meta = self.chunks.metadata or {}
         built_with, built_dim = meta.get("embed_model"), int(meta.get("embed_dim") or 0)
-        if built_with == self.model and self.dim and not built_dim:
-            # created by a listing that did not load the model; record the dimension now
-            self.chunks.modify(metadata={"embed_model": self.model, "embed_dim": self.dim})
-            built_dim = self.dim
-        if built_with != self.model or (self.dim and built_dim != self.dim):
+        if built_with == self.model and dim and not built_dim:  # the first vectors record the dimension
+            self.chunks.modify(metadata={"embed_model": self.model, "embed_dim": dim})
+            built_dim = dim
+        if built_with != self.model or (dim and built_dim != dim):
             raise ModelMismatchError(
                 f"library {self.settings.library} was built with embedding model {built_with!r} "
-                f"({built_dim} dims) but {self.model!r} ({self.dim or '?'} dims) is configured; set "
+                f"({built_dim} dims) but {self.model!r} ({dim or '?'} dims) is configured; set "
                 f"REPORTQA_EMBED_MODEL={built_with} or re-index with `reportqa ingest PATH... --rebuild`"
             )
 
     def drop(self) -> None:
         """Delete the whole library (for ``--rebuild``)."""
+        manifest_path(self.settings).unlink(missing_ok=True)
         for name in (self.settings.collection, f"{self.settings.collection}_documents"):
             try:
                 self.client.delete_collection(name)
@@ -93,9 +118,41 @@ class Store:
     # documents ---------------------------------------------------------------------------------
     # A record's status is "writing" while its chunks are written, "complete" once they all are and
     # "deleting" while they are removed; only complete documents are visible.
+    # Writers change the version after the change it announces, readers read it before the list: a list
+    # cached under a version is never older than that version.
     def documents(self) -> list[Document]:
+        """Complete documents by file name; read again only when the library version has changed."""
+        version = self.version()
+        catalog = self._catalog
+        if version and catalog is not None and catalog[0] == version:
+            return list(catalog[1])
         got = self.docs.get(where={"status": COMPLETE}, include=["metadatas"])
-        return sorted((_document(m) for m in got["metadatas"]), key=lambda d: d.source)
+        docs = sorted((_document(m) for m in got["metadatas"]), key=lambda d: d.source)
+        self._catalog = (version, tuple(docs)) if version else None
+        return docs
+
+    def version(self) -> str:
+        """The library version ("" for a library no writer has changed since it had one)."""
+        got = self.docs.get(ids=[_VERSION_ID], include=["metadatas"])
+        return str(got["metadatas"][0].get(_VERSION, "")) if got["ids"] else ""
+
+    def _new_version(self) -> None:
+        meta = {"doc_id": _VERSION_ID, "status": _VERSION, _VERSION: uuid.uuid4().hex[:16]}
+        self.docs.upsert(ids=[_VERSION_ID], embeddings=[[0.0]], metadatas=[meta])
+        self.write_manifest()
+
+    def write_manifest(self) -> None:
+        """List the complete documents beside an embedded library (see :func:`read_manifest`)."""
+        if self.settings.chroma_url:
+            return
+        path = manifest_path(self.settings)
+        listed = {"version": self.version(), "documents": [asdict(d) for d in self.documents()]}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        try:
+            tmp.write_text(json.dumps(listed, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:  # a read-only folder: listings open Chroma instead
+            tmp.unlink(missing_ok=True)
 
     def document(self, doc_id: str) -> Document | None:
         got = self.docs.get(ids=[doc_id], include=["metadatas"])
@@ -119,26 +176,33 @@ class Store:
     def put_document(self, doc: Document) -> None:
         """Mark a document complete: called only after all its chunks are written."""
         self.docs.upsert(ids=[doc.doc_id], embeddings=[[0.0]], metadatas=[_document_meta(doc)])
+        self._new_version()
 
     def delete_document(self, doc_id: str) -> None:
         """Hide the document first, then remove its chunks, then its record."""
         self.docs.upsert(ids=[doc_id], embeddings=[[0.0]], metadatas=[{"doc_id": doc_id, "status": DELETING}])
+        self._new_version()
         self.delete_chunks(doc_id)
         self.docs.delete(ids=[doc_id])
 
     def unfinished(self) -> list[str]:
         """Ids of documents a killed job left half-written or half-deleted."""
-        got = self.docs.get(where={"status": {"$ne": COMPLETE}}, include=[])
+        got = self.docs.get(where={"status": {"$in": [WRITING, DELETING]}}, include=[])
         return sorted(got["ids"])
 
     def fingerprint(self) -> str:
-        """Changes whenever a document is added, replaced, deleted or re-indexed."""
+        """Changes whenever a document is added, replaced, deleted or re-indexed: the library version, or
+        for a library without one a hash of its complete documents."""
+        version = self.version()
+        if version:
+            return version
         got = self.docs.get(where={"status": COMPLETE}, include=["metadatas"])
         keys = sorted(f"{m['doc_id']}@{m.get('ingested_at', '')}" for m in got["metadatas"])
         return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
     # chunks ------------------------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        self._check_model(int(vectors.shape[1]))
         for i in range(0, len(chunks), _PAGE):
             part = chunks[i : i + _PAGE]
             self.chunks.upsert(
@@ -166,6 +230,19 @@ class Store:
                 return
             offset += _PAGE
 
+    def iter_chunks_with_vectors(self) -> Iterator[tuple[Chunk, np.ndarray]]:
+        """Every chunk with its stored vector; ConcurrentWriteError while embedded Chroma's vector index in
+        this process is behind another process's writes."""
+        offset = 0
+        while True:
+            got = _retry_concurrent_write(lambda: self.chunks.get(
+                limit=_PAGE, offset=offset, include=["documents", "metadatas", "embeddings"]))
+            for cid, text, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+                yield chunk_from(cid, text, meta), np.asarray(vector, dtype=np.float32)
+            if len(got["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
     def get_chunks(self, chunk_ids: list[str]) -> list[Chunk]:
         if not chunk_ids:
             return []
@@ -173,22 +250,9 @@ class Store:
         by_id = {cid: chunk_from(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[c] for c in chunk_ids if c in by_id]
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity (1 - distance), best first."""
-        if k <= 0:  # an empty collection answers with empty lists: no count() round trip (13 ms at 100k)
-            return []
-        got = _retry_concurrent_write(
-            lambda: self.chunks.query(
-                query_embeddings=[vector], n_results=k, where=where,
-                include=["documents", "metadatas", "distances"],
-            )
-        )
-        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
-        return [(chunk_from(cid, text, meta), 1.0 - float(dist)) for cid, text, meta, dist in rows]
-
 
 def _retry_concurrent_write(call: Callable[[], Any], attempts: int = 3) -> Any:
-    """Run a vector read, retrying while another process's write is half-visible to embedded Chroma.
+    """Run a read of vectors, retrying while another process's write is half-visible to embedded Chroma.
 
     Embedded Chroma is not process-safe: while an ingest in another process writes, this process's
     in-memory vector index can answer "Error finding id" until it is reopened (a Chroma server has no

@@ -7,13 +7,19 @@ verbatim. The report is a Markdown file: every chunk is on page 1.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
-from conftest import REFERENCE_REPORT
+from conftest import REFERENCE_REPORT, ROOT
 
 from ingest.job import ingest_paths
 from rag import prompts
 from rag.answer import answer
 from rag.conversation import Conversation
+from rag.embeddings import Embedder
 from rag.library import Library
 from rag.settings import Settings
 from rag.types import Answer
@@ -131,3 +137,30 @@ def test_follow_up_with_a_new_subject_is_answered_about_it(report):
     # the report says nothing of a context window for Sora, and the answer says so beside the quote
     assert follow.reason == "说明：关于“Sora”的段落没有提到：上下文, 窗口；以上是其中最相关的内容。"
     assert chat.turns[-1].entities == ("Sora",)
+
+
+def test_a_question_the_model_cannot_read_is_answered_without_loading_it(report):
+    """Most Chinese questions under the bundled model go to BM25 alone: `reportqa ask` never imports
+    sentence-transformers (5-7 s of a cold start) for them, and still answers with citations."""
+    ask = ("import cli, json, sys; code = cli.main(['ask', sys.argv[1], '--library', sys.argv[2], '--json']); "
+           "print(json.dumps(['sentence_transformers' in sys.modules, code]))")
+    done = subprocess.run([sys.executable, "-c", ask, "报告给计算机行业什么评级？", str(report.settings.library)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    *printed, last = done.stdout.strip().splitlines()
+    assert json.loads(last) == [False, 0]
+    result = json.loads("\n".join(printed))
+    assert result["answerable"] and "强于大市" in result["answer"] and result["citations"]
+
+
+def test_readable_share_from_the_tokenizer_file_equals_the_models_tokenizer(embedder):
+    texts = ["Sora 可以生成多长的视频？", "What was 3M's FY2018 capital expenditure?", "", "营业收入 1,505.60 亿元",
+             "Gemini 1.5 Pro " * 100]  # longer than the model's 256 tokens: counted whole either way
+    fresh = Embedder(embedder.name)
+    assert fresh._vocabulary is not None and "model" not in fresh.__dict__
+    tokenizer = embedder.model.tokenizer
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        expected = 1.0 - ids.count(tokenizer.unk_token_id) / len(ids) if ids else 0.0
+        assert fresh.readable_share(text) == pytest.approx(expected)

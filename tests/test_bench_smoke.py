@@ -25,13 +25,13 @@ ENCODE = {"seconds", "cpu_s", "model_load_s", "texts", "batch_size", "torch_thre
           "tokens"}
 BASELINE = {"wall_s", "cpu_s", "init_s", "build_s", "nodes", "reused", "tokens", "rss_mib",
             "peak_rss_mib", "max_rss_mib"}
-STARTUP = {"command", "question", "ask_first_s", "ask_answer_head"} | {
+STARTUP = {"command", "question", "unread_question", "ask_first_s", "ask_answer_head"} | {
     f"{name}_{what}"
-    for name in ("help", "library", "ask")
+    for name in ("help", "library", "ask", "ask_unread")
     for what in ("median_s", "min_s", "max_rss_mib", "cpu_median_s")
 }
 QUERY = {"chunks", "documents", "build_s", "questions", "distinct_questions", "answerable", "open_s",
-         "bm25_build_s", "bm25_load_s", "bm25_origins", "first_retrieve_ms", "first_answer_ms",
+         "index_build_s", "index_load_s", "index_origins", "first_retrieve_ms", "first_answer_ms",
          "retrieve_p50_ms", "retrieve_p95_ms", "answer_p50_ms", "answer_p95_ms", "retrieve_cpu_p50_ms",
          "retrieve_cpu_p95_ms", "answer_cpu_p50_ms", "answer_cpu_p95_ms", "steps_mean_ms", "rss_mib",
          "peak_rss_mib", "process_max_rss_mib"}
@@ -43,7 +43,7 @@ STEPS = {"extract_pypdf", "extract_pypdfium2", "ingest", "encode", "baseline", "
 
 
 def _inputs(tmp_path: Path) -> tuple[Path, Path]:
-    """A two-page English/Chinese PDF, a Chinese Markdown note and two questions."""
+    """A two-page English/Chinese PDF, a Chinese Markdown note and three questions."""
     docs = tmp_path / "docs"
     docs.mkdir()
     make_pdf(docs / "filing.pdf", [
@@ -53,7 +53,8 @@ def _inputs(tmp_path: Path) -> tuple[Path, Path]:
     (docs / "note.md").write_text("# 行业周报\n\n美国时间 2024 年 2 月 15 日，OpenAI 发布文生视频模型 Sora。\n\n"
                                   "## 投资建议\n\n维持行业推荐评级。\n", encoding="utf-8")
     questions = tmp_path / "questions.jsonl"
-    rows = [{"question": "What was Acme's revenue in 2023?"}, {"question": "OpenAI 哪一天发布了 Sora？"}]
+    rows = [{"question": "What was Acme's revenue in 2023?"}, {"question": "OpenAI 哪一天发布了 Sora？"},
+            {"question": "行业的投资评级是什么？"}]
     questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     return docs, questions
 
@@ -88,9 +89,10 @@ def test_bench_run_writes_every_field(tmp_path):
     assert r["reingest"]["embedded"] == 0 and r["baseline"]["reused"] is False
     assert r["query"]["12"]["chunks"] == 12  # more than the source has: copies under other doc ids
     assert r["query"]["12"]["documents"] > r["ingest"]["files"]
-    assert r["query"]["12"]["questions"] == 3 and r["query"]["12"]["distinct_questions"] == 2
-    assert r["query"]["12"]["bm25_origins"] == ["built", "loaded"]
+    assert r["query"]["12"]["questions"] == 3 and r["query"]["12"]["distinct_questions"] == 3
+    assert r["query"]["12"]["index_origins"] == ["built", "loaded"]
     assert r["ingest"]["max_rss_mib"] > 0 and r["startup"]["help_max_rss_mib"] > 0
+    assert r["startup"]["unread_question"] == "行业的投资评级是什么？"
     assert "| target | measured | limit | met |" in table.read_text(encoding="utf-8")
 
 

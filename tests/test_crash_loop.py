@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT
 
 from ingest.job import ingest_paths
-from rag.lexical import open_index, terms
+from rag.index import open_index, terms
 from rag.library import Library
 
 KILLS = 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,6 +88,21 @@ def test_prune_and_delete(library, tmp_path):
     assert {ch.doc_id for ch in library.store.iter_chunks()} == {library.store.documents()[0].doc_id}
     with pytest.raises(LookupError, match="no document matches"):
         delete_document(library, "report_9.md")
+
+
+def test_library_listing_reads_the_manifest_without_chromadb(library, tmp_path):
+    _write_variants(tmp_path / "docs", 2)
+    ingest_paths(library, [tmp_path / "docs"])
+    delete_document(library, "report_0.md")
+    listing = ("import cli, json, sys; cli.main(['library', '--json', '--library', sys.argv[1]]); "
+               "print(json.dumps('chromadb' in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", listing, str(library.settings.library)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    *rows, imported = done.stdout.strip().splitlines()
+    listed = [json.loads(row) for row in rows]
+    assert [d["source"] for d in listed] == ["report_1.md"] and imported == "false"
+    assert listed[0]["doc_id"] == library.store.documents()[0].doc_id
 
 
 def test_bad_files_get_one_line_each_and_the_job_goes_on(library, tmp_path):

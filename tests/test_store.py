@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rag.store import ModelMismatchError, Store
+from rag.store import ModelMismatchError, Store, manifest_path, read_manifest
 from rag.types import Chunk, Document, Kind
 
 
@@ -32,8 +32,8 @@ def test_chunks_round_trip_and_visibility(library):
     assert got == [chunks[1], chunks[0]]
     assert got[0].meta == {"publisher": "国联证券", "title": "标题"}
     assert got[0].page_at(0) == 1 and got[0].page_at(7) == 2
-    best, score = store.query(library.embedder.encode_one("第一段文字内容"), 1)[0]
-    assert best.chunk_id == "d1:00000" and score == pytest.approx(1.0, abs=1e-4)
+    stored = dict((c.chunk_id, v) for c, v in store.iter_chunks_with_vectors())
+    assert stored["d1:00000"] @ library.embedder.encode_one("第一段文字内容") == pytest.approx(1.0, abs=1e-4)
 
 
 def test_delete_document_removes_chunks_and_changes_fingerprint(library):
@@ -51,5 +51,38 @@ def test_delete_document_removes_chunks_and_changes_fingerprint(library):
 def test_opening_with_another_model_is_a_clear_error(library, settings):
     library.store.add_chunks([_chunk("a1", 0, "x")], np.ones((1, 384), dtype=np.float32) / np.sqrt(384))
     with pytest.raises(ModelMismatchError, match="--rebuild") as err:
-        Store(settings, "BAAI/bge-small-zh-v1.5", 512)
+        Store(settings, "BAAI/bge-small-zh-v1.5")
     assert "all-MiniLM-L6-v2" in str(err.value) and "bge-small-zh" in str(err.value)
+
+
+def test_document_list_is_read_again_only_after_a_change(library, settings):
+    store = library.store
+    store.put_document(_doc("a1", 1))
+    first = store.version()
+    assert first and [d.doc_id for d in store.documents()] == ["a1"]
+    assert store.documents() == store.documents() and store.version() == first  # reading changes nothing
+
+    other = Store(settings, store.model)  # another writer of the same library
+    other.put_document(_doc("b2", 1))
+    assert store.version() != first and [d.doc_id for d in store.documents()] == ["a1", "b2"]
+    other.delete_document("a1")
+    assert [d.doc_id for d in store.documents()] == ["b2"] and store.fingerprint() == store.version()
+    store.begin_document("c3")  # a half-written document changes nothing visible
+    assert store.unfinished() == ["c3"] and [d.doc_id for d in store.documents()] == ["b2"]
+
+
+def test_manifest_lists_the_complete_documents_for_listings(library, settings):
+    store = library.store
+    assert read_manifest(settings) is None  # nothing written yet: listings open Chroma
+    store.put_document(_doc("a1", 1))
+    store.put_document(_doc("b2", 3))
+    store.begin_document("c3")
+    assert read_manifest(settings) == store.documents()
+    assert read_manifest(settings)[0].meta == {"publisher": "国联证券"}
+    store.delete_document("a1")
+    assert [d.doc_id for d in read_manifest(settings)] == ["b2"]
+    assert read_manifest(settings.with_(chroma_url="http://127.0.0.1:9")) is None  # others write a server
+    manifest_path(settings).write_text("{not json", encoding="utf-8")
+    assert read_manifest(settings) is None
+    store.drop()
+    assert not manifest_path(settings).exists()

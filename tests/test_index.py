@@ -1,13 +1,15 @@
-"""The BM25 index derived from a real Chroma library: Chinese tokens, numbers, staleness, persistence."""
+"""The search index derived from a real Chroma library: Chinese tokens, numbers, exact dense search,
+staleness, persistence."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from rag import lexical
-from rag.lexical import TOKENIZER_VERSION, open_index, terms
+from rag import index as search_index
+from rag.index import TOKENIZER_VERSION, open_index, terms, top_k
 from rag.library import Library
 from rag.types import Chunk, Document, Kind
 
@@ -30,12 +32,12 @@ def add_document(library: Library, doc_id: str, texts: list[str], kinds: list[Ki
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    lexical.clear_cache()
+    search_index.clear_cache()
     yield
-    lexical.clear_cache()
+    search_index.clear_cache()
 
 
-def index_of(library: Library) -> lexical.LexicalIndex:
+def index_of(library: Library) -> search_index.SearchIndex:
     return open_index(library.store, library.settings.library)
 
 
@@ -76,7 +78,7 @@ def test_index_is_loaded_when_unchanged_and_rebuilt_when_a_document_is_added(lib
     assert (meta["tokenizer"], meta["chunk_ids"]) == (TOKENIZER_VERSION, ["a:0"])
     written = meta_file.stat().st_mtime_ns
 
-    lexical.clear_cache()
+    search_index.clear_cache()
     again = index_of(library)
     assert again.origin == "loaded" and again.chunk_ids == ("a:0",)
     assert meta_file.stat().st_mtime_ns == written  # read, not rewritten
@@ -97,7 +99,7 @@ def test_deleted_document_is_gone_from_the_index(library):
     assert index_of(library).chunk_ids == ("b:0",)
     assert search(library, "sora videos") == []
 
-    lexical.clear_cache()  # also from disk: the folder for the old fingerprint is not reused
+    search_index.clear_cache()  # also from disk: the folder for the old fingerprint is not reused
     assert index_of(library).chunk_ids == ("b:0",)
 
 
@@ -116,8 +118,8 @@ def test_mask_filters_by_document_and_kind_without_chroma(library):
     add_document(library, "b", ["营业收入下降"])
     index = index_of(library)
     body = (Kind.BODY, Kind.FIGURE, Kind.TABLE)
-    assert index.mask(None, body).tolist() == [1.0, 0.0, 1.0]
-    assert index.mask({"b"}, tuple(Kind)).tolist() == [0.0, 0.0, 1.0]
+    assert index.mask(None, body).tolist() == [True, False, True]
+    assert index.mask({"b"}, tuple(Kind)).tolist() == [False, False, True]
     assert search(library, "营业收入", mask=index.mask({"a"}, body)) == ["a:0"]
 
 
@@ -126,7 +128,7 @@ def test_damaged_index_folder_is_rebuilt(library):
     path = index_of(library).path
     for npy in path.glob("*.npy"):
         npy.unlink()
-    lexical.clear_cache()
+    search_index.clear_cache()
     rebuilt = index_of(library)
     assert rebuilt.origin == "built" and search(library, "dividends") == ["a:0"]
 
@@ -134,3 +136,49 @@ def test_damaged_index_folder_is_rebuilt(library):
 def test_empty_library_has_an_empty_index(library):
     index = index_of(library)
     assert len(index) == 0 and index.search(["revenue"], 10) == []
+
+
+def test_dense_search_is_exact_cosine_under_the_same_mask(library):
+    texts = ["Net sales rose 3.5 percent to $32.8 billion.", "The board declared a quarterly dividend.",
+             "Capital expenditures were $1.6 billion in 2018.", "Sora generates videos up to 60 seconds long."]
+    add_document(library, "a", texts[:2])
+    add_document(library, "b", texts[2:], [Kind.BODY, Kind.BOILERPLATE])
+    index = index_of(library)
+    question = library.embedder.encode_one("How much did the company spend on capital expenditures?")
+    stored = dict((c.chunk_id, v) for c, v in library.store.iter_chunks_with_vectors())
+    expected = sorted(stored, key=lambda cid: -float(stored[cid] @ question))
+    got = index.nearest(question, 4)
+    assert [cid for cid, _ in got] == expected and expected[0] == "b:0"
+    assert [s for _, s in got] == pytest.approx([float(stored[c] @ question) for c in expected], abs=1e-5)
+    body = (Kind.BODY, Kind.FIGURE, Kind.TABLE)
+    assert [cid for cid, _ in index.nearest(question, 4, index.mask(None, body))] == \
+        [c for c in expected if c != "b:1"]
+    assert [cid for cid, _ in index.nearest(question, 4, index.mask({"a"}, body))] == \
+        [c for c in expected if c.startswith("a:")]
+    assert index.nearest(question, 4, index.mask({"nobody"}, body)) == []
+
+
+def test_hits_come_from_the_index_as_chroma_stores_them(library):
+    add_document(library, "a", ["毛利率为35.2%。", "Dividends paid were $3.2 billion."], [Kind.TABLE, Kind.BODY])
+    index = index_of(library)
+    from_chroma = library.store.get_chunks(["a:1", "a:0"])
+    assert index.chunks(["a:1", "missing", "a:0"]) == from_chroma
+    search_index.clear_cache()
+    assert index_of(library).origin == "loaded" and index_of(library).chunks(["a:1", "a:0"]) == from_chroma
+
+
+def test_top_k_keeps_the_best_and_orders_ties_by_position():
+    scores = np.array([0.5, 0.9, 0.5, 0.1, 0.9, 0.5], dtype=np.float32)
+    assert top_k(scores, 3).tolist() == [1, 4, 0]
+    assert top_k(scores, 4).tolist() == [1, 4, 0, 2]
+    assert top_k(scores, 10).tolist() == [1, 4, 0, 2, 5, 3]
+    assert top_k(scores, 0).tolist() == [] and top_k(np.zeros(0, dtype=np.float32), 3).tolist() == []
+
+
+def test_folder_of_an_older_format_is_rebuilt(library):
+    add_document(library, "a", ["Dividends paid were $3.2 billion."])
+    path = index_of(library).path
+    meta = json.loads((path / "chunks.json").read_text(encoding="utf-8"))
+    (path / "chunks.json").write_text(json.dumps({**meta, "format": "bm25s/1"}), encoding="utf-8")
+    search_index.clear_cache()
+    assert index_of(library).origin == "built"
