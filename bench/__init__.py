@@ -1,1 +1,1 @@
-"""Benchmarks of Report QA (issue 6): ingestion against its limits, query latency at scale, start-up."""
+"""Benchmarks of Report QA: ingestion against its limits, query latency at scale, start-up."""

@@ -1,4 +1,4 @@
-"""Ratios, targets (issue 6) and the Markdown tables, computed from a results dict of bench.run."""
+"""Ratios, targets and the Markdown tables, computed from a results dict of bench.run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ GIB = 1024.0
 
 
 def ratios(r: dict[str, Any]) -> dict[str, float]:
-    """The issue's ratios, on wall time of the whole command and on the job's own time (after start-up)."""
+    """The ratios, on wall time of the whole command and on the job's own time (after start-up)."""
     ingest, encode = r["ingest"], r["encode"]["seconds"]
     pypdf, pdfium = r["extract_pypdf"]["seconds"], r["extract_pypdfium2"]["seconds"]
     return {

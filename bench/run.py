@@ -1,4 +1,4 @@
-"""Run the benchmark of issue 6 and write its results as JSON (and a Markdown table).
+"""Run the benchmark and write its results as JSON (and a Markdown table).
 
     python -m bench.run --work /tmp/reportqa-bench --out /tmp/reportqa-bench.json --markdown /tmp/table.md
 

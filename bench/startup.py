@@ -1,4 +1,4 @@
-"""Item 5b: cold start of `reportqa ask` (process start to answer), `reportqa --help`, `reportqa library`."""
+"""Cold start of `reportqa ask` (process start to answer), `reportqa --help`, `reportqa library`."""
 
 from __future__ import annotations
 

@@ -131,7 +131,11 @@ def term_stats(library: Library, terms: tuple[str, ...]) -> tuple[dict[str, floa
     total = len(index)
     weights, unseen = {}, []
     for term in terms:
-        df = int(np.count_nonzero(index.scores(index_terms(term)) > 0)) if total else 0
+        tokens = index_terms(term)
+        if len(tokens) == 1:  # read off the index, no scoring pass over every chunk
+            df = index.doc_freq(tokens[0])
+        else:
+            df = int(np.count_nonzero(index.scores(tokens) > 0)) if total and tokens else 0
         weights[term] = math.log((total + 1) / (df + 0.5))
         if not df:
             unseen.append(term)

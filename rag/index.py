@@ -45,6 +45,7 @@ _NUMERIC = re.compile(r"-?\d+(?:\.\d+)?")
 _KINDS = tuple(Kind)
 _META, _VECTORS, _RECORDS, _OFFSETS = "chunks.json", "vectors.npy", "records.npy", "offsets.npy"
 _CACHE: dict[tuple[str, str], SearchIndex] = {}
+_MASKS_KEPT = 32
 _LOCK = threading.Lock()
 
 
@@ -86,13 +87,24 @@ class SearchIndex:
                 found.append(chunk_from(cid, text, meta))
         return found
 
+    @cached_property
+    def _masks(self) -> dict[tuple, np.ndarray]:
+        return {}
+
     def mask(self, doc_ids: Iterable[str] | None, kinds: Iterable[Kind]) -> np.ndarray:
-        """True for chunks of the given documents (all when ``None``) and kinds."""
-        allowed = np.isin(self.kind_codes, [_KINDS.index(Kind(k)) for k in kinds])
-        if doc_ids is None:
-            return allowed
-        wanted = set(doc_ids)
-        return allowed & np.isin(self.doc_codes, [i for i, d in enumerate(self.doc_ids) if d in wanted])
+        """True for chunks of the given documents (all when ``None``) and kinds (read-only; the last
+        few asked for are kept: most questions ask for the same one)."""
+        key = (None if doc_ids is None else frozenset(doc_ids), frozenset(Kind(k) for k in kinds))
+        found = self._masks.get(key)
+        if found is None:
+            found = np.isin(self.kind_codes, [_KINDS.index(k) for k in key[1]])
+            if key[0] is not None:
+                found &= np.isin(self.doc_codes, [i for i, d in enumerate(self.doc_ids) if d in key[0]])
+            found.setflags(write=False)
+            if len(self._masks) >= _MASKS_KEPT:
+                self._masks.clear()
+            self._masks[key] = found
+        return found
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk for the (deduplicated) query :func:`terms`; unknown ones are ignored."""
