@@ -54,7 +54,7 @@ def query(library: Path, questions: list[str], n: int) -> dict[str, object]:
 
     started = time.perf_counter()
     lib = Library(Settings.load(library=library))
-    chunks = lib.store.chunk_count()  # opens Chroma and loads the model
+    chunks = lib.store.chunk_count()  # opens Chroma; the model loads with the first question that needs it
     open_s = time.perf_counter() - started
     t0 = time.perf_counter()
     built = open_index(lib.store, library).origin  # "built" on a fresh library: tokenise every chunk
