@@ -8,7 +8,6 @@ visible: chunks of half-written documents never come back.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,8 +18,6 @@ from rag.library import Library
 from rag.text import cjk_ratio
 from rag.types import Document, Hit, Kind
 from rag.verify import QUESTION_WORDS
-
-log = logging.getLogger(__name__)
 
 RRF_K = 60
 MIN_DENSE_WEIGHT = 0.01
