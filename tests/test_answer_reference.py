@@ -140,7 +140,7 @@ def test_follow_up_with_a_new_subject_is_answered_about_it(report):
 
 
 def test_a_question_the_model_cannot_read_is_answered_without_loading_it(report):
-    """Most Chinese questions under the bundled model go to BM25 alone: `reportqa ask` never imports
+    """Many Chinese questions under the bundled model go to BM25 alone: `reportqa ask` never imports
     sentence-transformers (5-7 s of a cold start) for them, and still answers with citations."""
     ask = ("import cli, json, sys; code = cli.main(['ask', sys.argv[1], '--library', sys.argv[2], '--json']); "
            "print(json.dumps(['sentence_transformers' in sys.modules, code]))")
