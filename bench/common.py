@@ -57,6 +57,12 @@ class Timed:
     stderr: str
     cpu_s: float = float("nan")
 
+    def checked(self, what: str) -> Timed:
+        """This result, or RuntimeError with the end of stderr when the command failed."""
+        if self.returncode != 0:
+            raise RuntimeError(f"{what} exited {self.returncode}:\n{self.stderr[-3000:]}")
+        return self
+
 
 def load_avg() -> float:
     return round(os.getloadavg()[0], 2)

@@ -1,5 +1,5 @@
-"""Items 1-3 and 5a: `reportqa ingest` against bare extraction + bare encoding, the llama-index pipeline,
-an unchanged re-ingest, and the ingest's peak memory."""
+"""`reportqa ingest` against bare extraction + bare encoding, the llama-index pipeline, an unchanged
+re-ingest, and the ingest's peak memory."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
-from bench.common import ROOT, Timed, cpu_seconds, reportqa, run_timed
+from bench.common import ROOT, cpu_seconds, reportqa, run_timed
 
 _SUMMARY = re.compile(r"(\d+) files: .*?; (\d+) pages, (\d+) chunks \((\d+) embedded\) in ([\d.]+) s")
 
@@ -27,46 +27,49 @@ def extract_pypdf(files: Sequence[Path]) -> dict[str, float]:
     """Bare pypdf: ``PdfReader(...).pages[i].extract_text()`` for every page; other files are read as text."""
     import pypdf
 
-    pages = chars = 0
-    started, cpu = time.perf_counter(), cpu_seconds()
-    for path in files:
-        if path.suffix.lower() != ".pdf":
-            chars += len(path.read_text(encoding="utf-8", errors="replace"))
-            continue
+    def page_texts(path: Path) -> Iterator[str]:
         for page in pypdf.PdfReader(path).pages:
-            chars += len(page.extract_text() or "")
-            pages += 1
-    return {"seconds": round(time.perf_counter() - started, 3), "cpu_s": round(cpu_seconds() - cpu, 2),
-            "pdf_pages": pages, "chars": chars}
+            yield page.extract_text() or ""
+
+    return _extract(files, page_texts)
 
 
 def extract_pdfium(files: Sequence[Path]) -> dict[str, float]:
     """Bare pypdfium2: ``get_textpage().get_text_range()`` for every page (the job's own text reader)."""
     import pypdfium2 as pdfium
 
+    def page_texts(path: Path) -> Iterator[str]:
+        document = pdfium.PdfDocument(str(path))
+        for index in range(len(document)):
+            page = document[index]
+            textpage = page.get_textpage()
+            yield textpage.get_text_range()
+            textpage.close()
+            page.close()
+        document.close()
+
+    return _extract(files, page_texts)
+
+
+def _extract(files: Sequence[Path], page_texts: Callable[[Path], Iterator[str]]) -> dict[str, float]:
+    """Time ``page_texts`` over every PDF (other files are read as text): pages and characters read."""
     pages = chars = 0
     started, cpu = time.perf_counter(), cpu_seconds()
     for path in files:
         if path.suffix.lower() != ".pdf":
             chars += len(path.read_text(encoding="utf-8", errors="replace"))
             continue
-        document = pdfium.PdfDocument(str(path))
-        for index in range(len(document)):
-            page = document[index]
-            textpage = page.get_textpage()
-            chars += len(textpage.get_text_range())
-            textpage.close()
-            page.close()
+        for text in page_texts(path):
+            chars += len(text)
             pages += 1
-        document.close()
     return {"seconds": round(time.perf_counter() - started, 3), "cpu_s": round(cpu_seconds() - cpu, 2),
             "pdf_pages": pages, "chars": chars}
 
 
 def ingest_cli(paths: Sequence[Path], library: Path) -> dict[str, object]:
     """`reportqa ingest PATH... --library DIR` as a user runs it: wall time, the job's own time, peak RSS."""
-    timed = run_timed([*reportqa(), "ingest", *map(str, paths), "--library", str(library)])
-    _check(timed, "reportqa ingest")
+    command = [*reportqa(), "ingest", *map(str, paths), "--library", str(library)]
+    timed = run_timed(command).checked("reportqa ingest")
     match = _SUMMARY.search(timed.stdout)
     if match is None:
         raise RuntimeError(f"no job summary in the ingest output:\n{timed.stdout[-2000:]}")
@@ -120,15 +123,9 @@ def embedded_tokens(tokenizer, texts: list[str], limit: int) -> int:  # noqa: AN
 def baseline(paths: Sequence[Path], library: Path) -> dict[str, object]:
     """``eval.baseline.Baseline(settings).build(paths)`` in its own process (imports, model load included)."""
     command = [sys.executable, "-m", "bench.worker", "baseline", "--library", str(library), *map(str, paths)]
-    timed = run_timed(command)
-    _check(timed, "baseline")
+    timed = run_timed(command).checked("baseline")
     inner = json.loads(timed.stdout.strip().splitlines()[-1])
     return {"wall_s": timed.seconds, "cpu_s": timed.cpu_s, **inner, "max_rss_mib": timed.max_rss_mib}
-
-
-def _check(timed: Timed, what: str) -> None:
-    if timed.returncode != 0:
-        raise RuntimeError(f"{what} exited {timed.returncode}:\n{timed.stderr[-3000:]}")
 
 
 def torch_threads_in_fresh_process() -> int:

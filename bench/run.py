@@ -135,9 +135,7 @@ def _embed_batch() -> int:
 def _query(library: Path, questions: list[Path], n: int) -> dict:
     command = [sys.executable, "-m", "bench.worker", "query", "--library", str(library), "--n", str(n),
                "--questions", *map(str, questions)]
-    timed = run_timed(command)
-    if timed.returncode != 0:
-        raise RuntimeError(f"query worker exited {timed.returncode}:\n{timed.stderr[-3000:]}")
+    timed = run_timed(command).checked("query worker")
     return {**json.loads(timed.stdout.strip().splitlines()[-1]), "process_max_rss_mib": timed.max_rss_mib}
 
 

@@ -16,9 +16,7 @@ def cold_starts(library: Path, question: str, unread: str, repeats: int) -> dict
     """
     cli = reportqa()
     ask = [*cli, "ask", question, "--library", str(library), "--mode", "extractive"]
-    first = run_timed(ask)
-    if first.returncode != 0:
-        raise RuntimeError(f"reportqa ask exited {first.returncode}:\n{first.stderr[-3000:]}")
+    first = run_timed(ask).checked("reportqa ask")
     result: dict[str, object] = {"command": " ".join(cli), "question": question, "unread_question": unread,
                                  "ask_first_s": first.seconds}
     for name, command in (
@@ -27,10 +25,7 @@ def cold_starts(library: Path, question: str, unread: str, repeats: int) -> dict
         ("ask", ask),
         ("ask_unread", [*cli, "ask", unread, "--library", str(library), "--mode", "extractive"]),
     ):
-        runs = [run_timed(command) for _ in range(repeats)]
-        bad = [r for r in runs if r.returncode != 0]
-        if bad:
-            raise RuntimeError(f"reportqa {name} exited {bad[0].returncode}:\n{bad[0].stderr[-3000:]}")
+        runs = [run_timed(command).checked(f"reportqa {name}") for _ in range(repeats)]
         seconds = [r.seconds for r in runs]
         result[f"{name}_median_s"] = round(statistics.median(seconds), 3)
         result[f"{name}_min_s"] = round(min(seconds), 3)
