@@ -110,7 +110,7 @@ def reportqa() -> list[str]:
     if beside.exists():
         return [str(beside)]
     found = shutil.which("reportqa")
-    return [found] if found else [sys.executable, "-m", "cli"]
+    return [found] if found else [sys.executable, "-m", "reportqa"]
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -142,7 +142,8 @@ def test_follow_up_with_a_new_subject_is_answered_about_it(report):
 def test_a_question_the_model_cannot_read_is_answered_without_loading_it(report):
     """Many Chinese questions under the bundled model go to BM25 alone: `reportqa ask` never imports
     sentence-transformers (5-7 s of a cold start) for them, and still answers with citations."""
-    ask = ("import cli, json, sys; code = cli.main(['ask', sys.argv[1], '--library', sys.argv[2], '--json']); "
+    ask = ("import json, sys; from reportqa import cli; "
+           "code = cli.main(['ask', sys.argv[1], '--library', sys.argv[2], '--json']); "
            "print(json.dumps(['sentence_transformers' in sys.modules, code]))")
     done = subprocess.run([sys.executable, "-c", ask, "报告给计算机行业什么评级？", str(report.settings.library)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300,

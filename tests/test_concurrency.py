@@ -28,7 +28,7 @@ def test_questions_during_an_ingest_see_complete_documents_only(settings, embedd
     library = Library(settings, embedder=embedder)
     library.store  # the library exists before the writer starts, as it would for a running app
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "ingest", str(docs), "--library", str(settings.library)],
+        [sys.executable, "-m", "reportqa", "ingest", str(docs), "--library", str(settings.library)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     asked, seen_docs = 0, set()

@@ -1,14 +1,14 @@
 """kill -9 at 20 random moments of a real multi-file ingest, then one complete run: the library must equal a
 clean run (document ids, chunk ids, chunk texts and pages, counts) and BM25 must agree with Chroma.
 
-Each killed run is a separate OS process executing ``cli.main(["ingest", ...])`` (what ``python -m cli
+Each killed run is a separate OS process executing ``reportqa.cli.main(["ingest", ...])`` (what ``python -m reportqa
 ingest`` runs), SIGKILLed at a random moment: either a random time after it starts (start-up, leftover
 clean-up, model loading) or a random delay after its n-th per-file progress line (mid-write). The processes
 are forked from a driver that has already imported torch, sentence-transformers and chromadb, because a fresh
 interpreter spends ~5-15 s on those imports on two cores and twenty of them would not fit the test's time;
 the driver itself never opens the model or Chroma, so nothing half-initialised is inherited. Between runs
 some files are rewritten, so kills also land in replacements. The final run is a real
-``python -m cli ingest`` subprocess.
+``python -m reportqa ingest`` subprocess.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _DRIVER = r"""
 import json, os, random, select, signal, sys, time
 os.environ.setdefault("HF_HUB_OFFLINE", "1"); os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-import cli, ingest.job, rag.library, rag.store, chromadb, sentence_transformers  # once, before forking
+import reportqa.cli, ingest.job, rag.library, rag.store, chromadb, sentence_transformers  # once, before forking
 from rag.text import tokenize
 tokenize("预热 jieba")  # load jieba's dictionary once too
 docs, library, kills, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -50,7 +50,7 @@ def run_once(rule):
     pid = os.fork()
     if pid == 0:  # the child: the CLI's ingest command, its output to the pipe
         os.close(read_end); os.dup2(write_end, 1); os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
-        code = cli.main(["ingest", docs, "--library", library])
+        code = reportqa.cli.main(["ingest", docs, "--library", library])
         sys.stdout.flush(); os._exit(code)
     os.close(write_end)
     lines, buffer, deadline = 0, b"", None
@@ -136,7 +136,7 @@ def test_twenty_kills_then_a_complete_run_equal_a_clean_run(settings, embedder, 
     assert not any(run["finished"] for run in kills)  # each kill landed before its run's summary
     assert any(run["rule"][0] == "time" for run in kills) and any(run["lines"] for run in kills)
 
-    final = subprocess.run([sys.executable, "-m", "cli", "ingest", str(docs), "--library", str(killed_dir)],
+    final = subprocess.run([sys.executable, "-m", "reportqa", "ingest", str(docs), "--library", str(killed_dir)],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stdout + final.stderr
     clean_library = Library(settings.with_(library=clean_dir), embedder=embedder)

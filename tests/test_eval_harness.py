@@ -274,7 +274,7 @@ def test_baseline_on_the_reference_report(evaluated):
 
 
 def test_cli_eval_writes_a_run_and_compares_two(evaluated, questions, tmp_path, capsys):
-    import cli
+    from reportqa import cli
 
     library, *_ = evaluated
     subset = tmp_path / "subset.jsonl"

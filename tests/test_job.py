@@ -94,7 +94,7 @@ def test_library_listing_reads_the_manifest_without_chromadb(library, tmp_path):
     _write_variants(tmp_path / "docs", 2)
     ingest_paths(library, [tmp_path / "docs"])
     delete_document(library, "report_0.md")
-    listing = ("import cli, json, sys; cli.main(['library', '--json', '--library', sys.argv[1]]); "
+    listing = ("from reportqa.cli import main; import json, sys; main(['library', '--json', '--library', sys.argv[1]]); "
                "print(json.dumps('chromadb' in sys.modules))")
     done = subprocess.run([sys.executable, "-c", listing, str(library.settings.library)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
@@ -121,7 +121,7 @@ def test_bad_files_get_one_line_each_and_the_job_goes_on(library, tmp_path):
 def _run_cli(*args: str) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "reportqa", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True,
     )
 

@@ -199,7 +199,7 @@ def _start_app(settings: Any, port: int | None) -> int:
 
     from rag.settings import ENV
 
-    app = Path(__file__).resolve().with_name("app.py")
+    app = Path(__file__).resolve().parents[1] / "app.py"  # the Streamlit entry file, installed beside this package
     env = {**os.environ, ENV["library"]: str(settings.library)}
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--browser.gatherUsageStats", "false"]
     if port:
@@ -294,7 +294,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LibraryError, LookupError) as err:
         print(f"reportqa {args.command}: {err}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
