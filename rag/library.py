@@ -29,3 +29,10 @@ class Library:
         answering a question the model cannot read need none (the dimension is checked when vectors are
         written)."""
         return Store(self.settings, self.embedder.name)
+
+    def reset(self) -> None:
+        """Empty the library for re-indexing with the configured model, whichever model built it."""
+        if "store" in self.__dict__:
+            self.store.reset()
+        else:  # opened with reset=True: the model check of the old collections must not fire first
+            self.__dict__["store"] = Store(self.settings, self.embedder.name, reset=True)

@@ -78,12 +78,19 @@ def read_manifest(settings: Settings) -> list[Document] | None:
 class Store:
     """Chunks and document records of one library, written with our own vectors only."""
 
-    def __init__(self, settings: Settings, model: str, client: Any = None) -> None:
+    def __init__(self, settings: Settings, model: str, client: Any = None, *, reset: bool = False) -> None:
+        """Open (creating if absent) the library's collections; ``reset=True`` empties them first, so a
+        library built with another model can be re-indexed with this one."""
         self.settings = settings
         self.model = model
         self.client = client or make_client(settings)
-        name = settings.collection
-        meta = {"embed_model": model, "embed_dim": 0, "hnsw:space": "cosine"}
+        if reset:
+            self._drop()
+        self._open()
+
+    def _open(self) -> None:
+        name = self.settings.collection
+        meta = {"embed_model": self.model, "embed_dim": 0, "hnsw:space": "cosine"}
         # embedding_function=None: Chroma must never embed (or download a model) on our behalf.
         self.chunks = self.client.get_or_create_collection(name, metadata=meta, embedding_function=None)
         self.docs = self.client.get_or_create_collection(
@@ -106,13 +113,20 @@ class Store:
                 f"REPORTQA_EMBED_MODEL={built_with} or re-index with `reportqa ingest PATH... --rebuild`"
             )
 
-    def drop(self) -> None:
-        """Delete the whole library (for ``--rebuild``)."""
+    def reset(self) -> None:
+        """Empty the library (for ``--rebuild``): drop both collections, create them again for this
+        store's model and hold the new ones (a handle to a dropped collection fails on its next use)."""
+        self._drop()
+        self._open()
+
+    def _drop(self) -> None:
+        from chromadb.errors import NotFoundError
+
         manifest_path(self.settings).unlink(missing_ok=True)
         for name in (self.settings.collection, f"{self.settings.collection}_documents"):
             try:
                 self.client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - absent collection is fine
+            except NotFoundError:  # a library that was never written: nothing to drop
                 pass
 
     # documents ---------------------------------------------------------------------------------

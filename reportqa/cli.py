@@ -35,7 +35,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     library = _library(args)
     if args.rebuild:
-        library.store.drop()
+        library.reset()
     bar = tqdm(total=0, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(event: Any) -> None:

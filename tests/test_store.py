@@ -84,5 +84,25 @@ def test_manifest_lists_the_complete_documents_for_listings(library, settings):
     assert read_manifest(settings.with_(chroma_url="http://127.0.0.1:9")) is None  # others write a server
     manifest_path(settings).write_text("{not json", encoding="utf-8")
     assert read_manifest(settings) is None
-    store.drop()
+    store.reset()
     assert not manifest_path(settings).exists()
+
+
+def test_reset_empties_the_library_and_keeps_working(library, settings):
+    store = library.store
+    store.add_chunks([_chunk("a1", 0, "x")], library.embedder.encode(["x"]))
+    store.put_document(_doc("a1", 1))
+    store.reset()
+    assert store.documents() == [] and store.chunk_count() == 0 and not manifest_path(settings).exists()
+    store.add_chunks([_chunk("b2", 0, "y")], library.embedder.encode(["y"]))  # the new collections
+    store.put_document(_doc("b2", 1))
+    assert [d.doc_id for d in Store(settings, store.model).documents()] == ["b2"]
+
+
+def test_reset_on_open_re_indexes_a_library_built_with_another_model(library, settings):
+    library.store.add_chunks([_chunk("a1", 0, "x")], library.embedder.encode(["x"]))
+    library.store.put_document(_doc("a1", 1))
+    other = Store(settings, "BAAI/bge-small-zh-v1.5", reset=True)
+    assert other.documents() == [] and other.chunks.metadata["embed_model"] == "BAAI/bge-small-zh-v1.5"
+    with pytest.raises(ModelMismatchError):
+        Store(settings, library.store.model)
