@@ -37,6 +37,10 @@ class ModelMismatchError(LibraryError):
     pass
 
 
+class NoLibraryError(LibraryError):
+    """The settings name a library that does not exist (only ``reportqa ingest`` creates one)."""
+
+
 class ConcurrentWriteError(LibraryError):
     """Embedded Chroma's vector index in this process is behind another process's writes."""
 
@@ -55,6 +59,26 @@ def make_client(settings: Settings):  # noqa: ANN201 - a chromadb client
     path = Path(settings.library) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def require_library(settings: Settings) -> None:
+    """Raise NoLibraryError unless the library exists: a Chroma folder in the library folder (checked
+    without importing chromadb), or the collection on the Chroma server."""
+    if settings.chroma_url:
+        from chromadb.errors import NotFoundError
+
+        try:
+            make_client(settings).get_collection(settings.collection)
+            return
+        except NotFoundError:
+            raise NoLibraryError(
+                f"no library {settings.collection!r} on the Chroma server {settings.chroma_url}; create one "
+                f"with `reportqa ingest PATH --chroma-url {settings.chroma_url}`"
+            ) from None
+    if not (Path(settings.library) / "chroma" / "chroma.sqlite3").is_file():
+        raise NoLibraryError(
+            f"no library at {settings.library}; create one with `reportqa ingest PATH --library {settings.library}`"
+        )
 
 
 def manifest_path(settings: Settings) -> Path:

@@ -11,21 +11,27 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 - rag.settings.Settings
+def _settings(args: argparse.Namespace, *, existing: bool = True):  # noqa: ANN202 - rag.settings.Settings
+    """The settings of this command; with ``existing``, NoLibraryError unless the library exists (only
+    commands that ingest may create one, so a mistyped --library is an error, not an empty library)."""
     from rag.settings import Settings
+    from rag.store import require_library
 
-    return Settings.load(
+    settings = Settings.load(
         library=getattr(args, "library", None),
         embed_model=getattr(args, "embed_model", None),
         chunk_size=getattr(args, "chunk_size", None),
         chroma_url=getattr(args, "chroma_url", None),
     )
+    if existing:
+        require_library(settings)
+    return settings
 
 
-def _library(args: argparse.Namespace):  # noqa: ANN202 - rag.library.Library
+def _library(args: argparse.Namespace, *, existing: bool = True):  # noqa: ANN202 - rag.library.Library
     from rag.library import Library
 
-    return Library(_settings(args))
+    return Library(_settings(args, existing=existing))
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -33,7 +39,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from ingest.job import FAILED, UNCHANGED, ingest_paths
 
-    library = _library(args)
+    library = _library(args, existing=False)
     if args.rebuild:
         library.reset()
     bar = tqdm(total=0, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
@@ -57,13 +63,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_library(args: argparse.Namespace) -> int:
     from ingest.quality import page_ranges
-
+    from rag.library import Library
     from rag.store import read_manifest
 
     settings = _settings(args)
     docs = read_manifest(settings)  # an embedded library lists itself without chromadb
     if docs is None:
-        docs = _library(args).store.documents()
+        docs = Library(settings).store.documents()
     if args.json:
         for doc in docs:
             print(json.dumps(asdict(doc), ensure_ascii=False))
@@ -180,7 +186,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bar.update(event.done - bar.n)
 
     try:
-        run = run_eval(args.dataset, _library(args), ingest=args.ingest or (), baseline=args.baseline,
+        library = _library(args, existing=not args.ingest)  # --ingest may create it
+        run = run_eval(args.dataset, library, ingest=args.ingest or (), baseline=args.baseline,
                        use_doc=not args.no_doc_scope, mode=args.mode, progress=progress)
     except (EvalError, DatasetError) as err:
         print(f"reportqa eval: {err}", file=sys.stderr)
@@ -217,7 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rag.library import Library
     from rag.settings import default_library
 
-    settings = _settings(args)
+    settings = _settings(args, existing=False)
     if not args.library and not os.environ.get("REPORTQA_LIBRARY"):
         settings = settings.with_(library=default_library().with_name("demo-library"))
     summary = ingest_paths(Library(settings), [DEMO_REPORT])

@@ -17,6 +17,7 @@ from conftest import REFERENCE_REPORT
 from ingest.job import NEW, UNCHANGED, ingest_paths
 from rag.library import Library
 from rag.retrieve import retrieve
+from rag.store import NoLibraryError, require_library
 
 FILING = ("# Northwind Tools 10-K 2024\n\nItem 7. Management's Discussion and Analysis\n\n"
           "Net sales were $8,412 million in fiscal 2024. Purchases of property, plant and equipment were "
@@ -85,9 +86,12 @@ def test_ingest_and_ask_against_a_chroma_server_across_a_restart(settings, embed
     docs.mkdir()
     shutil.copy(REFERENCE_REPORT, docs / REFERENCE_REPORT.name)
     (docs / "northwind_10k.md").write_text(FILING, encoding="utf-8")
-    served = settings.with_(chroma_url=f"http://127.0.0.1:{port}")
+    url = f"http://127.0.0.1:{port}"
+    served = settings.with_(chroma_url=url)
     server = _start(data, port)
     try:
+        with pytest.raises(NoLibraryError, match=f"create one with `reportqa ingest PATH --chroma-url {url}`"):
+            require_library(served)  # a server without the library: only ingest creates it
         library = Library(served, embedder=embedder)
         summary = ingest_paths(library, [docs])
         assert summary.ok and summary.count(NEW) == 2
@@ -105,5 +109,6 @@ def test_ingest_and_ask_against_a_chroma_server_across_a_restart(settings, embed
         rerun = ingest_paths(again, [docs])
         assert rerun.count(UNCHANGED) == 2 and rerun.embedded == 0
         assert again.store.chunk_count() == summary.chunks
+        require_library(served)
     finally:
         _stop(server)

@@ -52,3 +52,21 @@ def test_rebuild_with_another_model_re_indexes_instead_of_refusing(ingested, cap
                  MODEL_PATH]) == 0
     out = capsys.readouterr().out
     assert "60s" in out and "— p.1" in out  # a cited answer from the re-indexed library
+
+
+@pytest.mark.parametrize("command", [["ask", "Sora 是什么？"], ["library"], ["delete", "x.md"],
+                                     ["eval", str(REFERENCE_REPORT)], ["app"]])
+def test_commands_but_ingest_refuse_a_folder_without_a_library(command, tmp_path, capsys):
+    missing = tmp_path / "mistyped"
+    assert main([*command, "--library", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"reportqa {command[0]}: no library at {missing}; create one with "
+                   f"`reportqa ingest PATH --library {missing}`\n")
+    assert not missing.exists()  # nothing was created there
+
+
+def test_ingest_creates_the_library_that_the_other_commands_then_open(tmp_path, capsys):
+    library = tmp_path / "new"
+    assert main(["ingest", str(REFERENCE_REPORT), "--library", str(library)]) == 0
+    assert main(["library", "--library", str(library)]) == 0
+    assert REFERENCE_REPORT.name in capsys.readouterr().out
