@@ -1,8 +1,9 @@
 """The plain llama-index pipeline the harness compares against.
 
 SimpleDirectoryReader (its PDFReader yields one document per page, with ``page_label``) +
-SentenceSplitter defaults + VectorStoreIndex on its own Chroma collection, the same embedding model
-through llama-index's own HuggingFaceEmbedding, and a top-k retriever. No LLM: the baseline's
+SentenceSplitter (its defaults, or ``chunk_size`` tokens with a 10% overlap: 256 matches what the bundled model reads) +
+VectorStoreIndex on its own Chroma collection, the same embedding model through llama-index's own
+HuggingFaceEmbedding, and a top-k retriever. No LLM: the baseline's
 "answer" is the text of its best chunk, which is what a plain retrieval pipeline shows its user.
 """
 
@@ -38,7 +39,7 @@ class BaselineBuild:
 class Baseline:
     """A plain llama-index index over the same files, kept in the library's Chroma under its own name."""
 
-    def __init__(self, settings: Settings, top_k: int = 10) -> None:
+    def __init__(self, settings: Settings, top_k: int = 10, chunk_size: int | None = None) -> None:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
         # No llama-index LLM is set: indexing and retrieving need only the embedding model.
@@ -47,19 +48,22 @@ class Baseline:
         )
         self.settings = settings
         self.top_k = top_k
-        self.collection_name = f"{settings.collection}_baseline"
+        self.chunk_size = chunk_size
+        suffix = f"_{chunk_size}" if chunk_size else ""
+        self.collection_name = f"{settings.collection}_baseline{suffix}"
         self.client = make_client(settings)
         self._index: Any = None
 
     def build(self, paths: Sequence[Path | str]) -> BaselineBuild:
         """Index the files under ``paths``; reuses the collection when it holds exactly these files."""
         from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+        from llama_index.core.node_parser import SentenceSplitter
 
         started = time.perf_counter()
         files = sorted({p.resolve() for path in paths for p in _files(Path(path))})
         if not files:
             raise ValueError(f"the baseline has no files to index in {[str(p) for p in paths]}")
-        fingerprint = _fingerprint(self.settings.embed_model, files)
+        fingerprint = _fingerprint(f"{self.settings.embed_model};{self.chunk_size}", files)
         collection = self._collection()
         if (collection.metadata or {}).get("fingerprint") == fingerprint and collection.count():
             self._index = self._open(collection)
@@ -68,9 +72,10 @@ class Baseline:
         collection = self._collection(fingerprint)
         documents = SimpleDirectoryReader(input_files=[str(f) for f in files]).load_data()
         _number_pages(documents)
+        splitter = SentenceSplitter(chunk_size=self.chunk_size, chunk_overlap=self.chunk_size // 10) if self.chunk_size else SentenceSplitter()
         self._index = VectorStoreIndex.from_documents(
             documents, storage_context=StorageContext.from_defaults(vector_store=_vector_store(collection)),
-            embed_model=self.embed_model,
+            embed_model=self.embed_model, transformations=[splitter],
         )
         return BaselineBuild(len(files), collection.count(), time.perf_counter() - started, False)
 

@@ -37,6 +37,7 @@ TABLE_METRICS = (
     ("correct_refusals", "correct refusals"), ("latency_p50_ms", "latency p50 ms"),
     ("latency_p95_ms", "latency p95 ms"),
 )
+LOWER_IS_BETTER = frozenset({"wrong_refusals", "latency_p50_ms", "latency_p95_ms"})
 ANSWER_CELL = 90  # characters of an answer shown in the per-question table
 
 
@@ -130,17 +131,26 @@ def fmt(value: Any, metric: str = "") -> str:
 
 
 def summary_table(summaries: Mapping[str, Mapping[str, Any]], markdown: bool = False) -> str:
-    """Metrics down, systems across; with two systems a Δ column (first minus second: ours − baseline)."""
+    """Metrics down, systems across, and a Δ column: the first system (ours) minus the best of the others
+    (the highest score; the lowest for wrong refusals and latency), so a negative Δ on a score is a loss."""
     names = list(summaries)
-    header = ["metric", *names] + (["Δ"] if len(names) == 2 else [])
+    header = ["metric", *names] + (["Δ"] if len(names) >= 2 else [])
     lines = []
     for key, label in TABLE_METRICS:
         values = [summaries[n].get(key) for n in names]
         if all(v is None for v in values):
             continue
-        delta = [fmt(values[0] - values[1], key) if None not in values else "–"] if len(names) == 2 else []
+        delta = [_delta(values, key)] if len(names) >= 2 else []
         lines.append([label, *(fmt(v, key) for v in values), *delta])
     return _table(header, lines, markdown)
+
+
+def _delta(values: Sequence[Any], key: str) -> str:
+    others = [v for v in values[1:] if v is not None]
+    if values[0] is None or not others:
+        return "–"
+    best = min(others) if key in LOWER_IS_BETTER else max(others)
+    return fmt(values[0] - best, key)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> str:
@@ -171,7 +181,7 @@ def markdown_report(results: Mapping[str, Any]) -> str:
         "",
         summary_table(summaries, markdown=True),
         "",
-        ("Δ = ours − baseline. " if len(systems) == 2 else "")
+        ("Δ = ours − the best other system (lowest for wrong refusals and latency). " if len(systems) >= 2 else "")
         + "Page hit/MRR: a top-k chunk lies on an evidence page of the right file; in files without pages "
         "(Markdown) every chunk is on page 1, so read the text hit/MRR there.",
         "",

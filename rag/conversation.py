@@ -14,7 +14,7 @@ from typing import Any
 
 from rag.text import tokenize
 from rag.types import Answer
-from rag.verify import content_terms
+from rag.terms import content_terms
 
 # Words that point back at the previous question's subject.
 _PRONOUNS_ZH = frozenset(

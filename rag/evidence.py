@@ -21,7 +21,8 @@ from rag.conversation import entities
 from rag.library import Library
 from rag.text import split_sentences
 from rag.types import Answer, Chunk, Hit
-from rag.verify import content_terms, coverage, missing_terms
+from rag.terms import YEAR, content_terms, language
+from rag.verify import coverage, missing_terms
 
 __all__ = ["EXTRACT_CHUNKS", "Evidence", "field_labels", "gate", "key_terms", "language", "make_evidence",
            "mentions", "passage_text", "question_focus", "refusal", "term_stats", "usable"]
@@ -53,7 +54,6 @@ _ASKING_WORDS = frozenset(
 _LEAD_IN = re.compile(
     r"^[^?？]*[:：]\s*(?=(?:what|which|how|who|when|where|why|is|are|was|were|did|does|do)\b)", re.I
 )
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
 _SPACE = re.compile(r"\s+")
 
@@ -108,14 +108,6 @@ def question_focus(question: str) -> str:
     focus = " ".join(s.strip() for s in asked)
     lead_in = _LEAD_IN.search(focus)
     return focus[lead_in.end():] if lead_in else focus
-
-
-def language(question: str) -> str:
-    """``"zh"`` for a question written in Chinese (an English one naming 四方科技 stays English)."""
-    cjk = len(re.findall(r"[\u4e00-\u9fff]", question))
-    english_function_words = len(re.findall(r"\b(?:what|which|how|is|are|was|were|the|of|did|does|do)\b",
-                                             question, re.I))
-    return "zh" if cjk and english_function_words < 2 else "en"
 
 
 def term_stats(library: Library, terms: tuple[str, ...]) -> tuple[dict[str, float], tuple[str, ...]]:
@@ -221,7 +213,7 @@ def usable(evidence: Evidence) -> list[int]:
 def required_names(evidence: Evidence) -> tuple[list[str], list[str]]:
     """Years, and Latin-script names inside a Chinese question, that an answering passage must mention."""
     scoped = evidence.scope.get("matched", "").lower()
-    years = [y for y in dict.fromkeys(_YEAR.findall(evidence.question)) if y not in scoped]
+    years = [y for y in dict.fromkeys(YEAR.findall(evidence.question)) if y not in scoped]
     names = _LATIN_NAME.findall(evidence.question) if evidence.lang == "zh" else []
     return years, [n for n in dict.fromkeys(names) if len(n) > 1 and n.lower() not in scoped]
 

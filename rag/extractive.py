@@ -32,7 +32,8 @@ from rag.evidence import (
 )
 from rag.text import number_key, numbers
 from rag.types import Answer, Kind
-from rag.verify import content_terms, coverage, missing_terms, units, verify
+from rag.terms import content_terms
+from rag.verify import coverage, missing_terms, units, verify
 
 __all__ = ["asks_quantity", "extractive"]
 

@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -33,14 +33,15 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rag.store import ConcurrentWriteError, Store, chunk_from, chunk_meta
-from rag.text import number_key, tokenize
+from rag.text import STOPWORDS, number_key, tokenize
 from rag.types import Chunk, Kind
 
 log = logging.getLogger(__name__)
 
 # Bump when rag.text.tokenize changes what it emits; jieba's version is part of it (its dictionary segments).
-TOKENIZER_VERSION = f"rag.text.tokenize/1+number_key;jieba/{version('jieba')}"
-_FORMAT = "bm25s+vectors+records/3"  # what the folder holds; a folder of another format is rebuilt
+TOKENIZER_VERSION = (f"rag.text.tokenize/1+number_key+snowball-en;jieba/{version('jieba')};"
+                     f"pystemmer/{version('PyStemmer')}")
+_FORMAT = "bm25s+vectors+records+pages/4"  # what the folder holds; a folder of another format is rebuilt
 _NUMERIC = re.compile(r"-?\d+(?:\.\d+)?")
 _KINDS = tuple(Kind)
 _META, _VECTORS, _RECORDS, _OFFSETS = "chunks.json", "vectors.npy", "records.npy", "offsets.npy"
@@ -63,6 +64,7 @@ class SearchIndex:
     doc_ids: tuple[str, ...]          # distinct doc ids; ``doc_codes`` index into it
     doc_codes: np.ndarray             # int32 per chunk
     kind_codes: np.ndarray            # int8 per chunk, index into tuple(Kind)
+    page_codes: np.ndarray            # int32 per chunk: one code per (document, first page) of the library
     bm25: object | None               # bm25s.BM25, None when the library has no chunks
     vectors: np.ndarray | None        # float32 (chunks, dim), unit rows
     records: np.ndarray               # uint8: every chunk's JSON [text, Chroma metadata], one after another
@@ -127,11 +129,49 @@ class SearchIndex:
         self, query_tokens: Sequence[str], k: int, mask: np.ndarray | None = None
     ) -> list[tuple[str, float]]:
         """The ``k`` best ``(chunk_id, score)`` pairs by BM25 with a positive score, best first."""
-        scores = self.scores(query_tokens)
+        return self.best(self.scores(query_tokens), k, mask)
+
+    def best(self, scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``k`` best ``(chunk_id, score)`` pairs of a score per chunk, positive scores only."""
+        if not len(scores):
+            return []
         rows = np.flatnonzero(scores > 0)
         if mask is not None and len(rows):
             rows = rows[mask[rows]]
         return self._best(rows, scores[rows], k)
+
+    def page_scores(self, scores: np.ndarray, rest: float) -> np.ndarray:
+        """Every chunk's page score: its page's best chunk score plus ``rest`` times the sum of the others
+        (a statement page whose rows fall into several chunks adds them up)."""
+        if not len(scores):
+            return scores
+        pages = self.page_codes
+        best = np.zeros(int(pages.max()) + 1, dtype=np.float64)
+        np.maximum.at(best, pages, scores)
+        if rest:
+            total = np.bincount(pages, weights=scores, minlength=len(best))
+            best = best + rest * (total - best)
+        return best[pages].astype(np.float32)
+
+    def dense_scores(self, vector: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Cosine of every chunk with the unit ``vector`` (0 outside ``mask`` and without vectors)."""
+        out = np.zeros(len(self), dtype=np.float32)
+        if self.vectors is None or not len(self):
+            return out
+        from rag.embeddings import similarities
+
+        if mask is None or mask.all():
+            return np.asarray(similarities(self.vectors, vector), dtype=np.float32)
+        rows = np.flatnonzero(mask)
+        if len(rows) * 4 < len(self):
+            out[rows] = similarities(self.vectors[rows], vector)
+        else:
+            out[rows] = np.asarray(similarities(self.vectors, vector))[rows]
+        return out
+
+    def page_of(self, chunk_id: str) -> int:
+        """The page code of a chunk (chunks with the same code lie on the same page of one document)."""
+        return int(self.page_codes[self._rows[chunk_id]])
 
     def nearest(self, vector: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The ``k`` chunks closest to the unit ``vector`` (exact cosine), ``(chunk_id, cosine)`` best first."""
@@ -240,6 +280,7 @@ def _make(meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None],
         doc_ids=tuple(meta["doc_ids"]),
         doc_codes=np.asarray(meta["doc_codes"], dtype=np.int32),
         kind_codes=np.asarray([_KINDS.index(Kind(k)) for k in meta["kinds"]], dtype=np.int8),
+        page_codes=np.asarray(meta["page_codes"], dtype=np.int32),
         bm25=bm25,
         vectors=arrays["vectors"],
         records=arrays["records"],
@@ -250,8 +291,38 @@ def _make(meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None],
 
 
 def terms(text: str) -> list[str]:
-    """BM25 terms: :func:`rag.text.tokenize`, numbers by value (1,505.60 = 1505.6; 1505 differs)."""
-    return [number_key(t) if _NUMERIC.fullmatch(t) else t for t in tokenize(text)]
+    """BM25 terms: :func:`rag.text.tokenize`, numbers by value (1,505.60 = 1505.6; 1505 differs), English
+    words without possessives, split at hyphens and stemmed (Snowball): "3M's" = "3M", "purchases" =
+    "purchase", "year-over-year" = "year over year". Chinese words stay jieba's."""
+    out: list[str] = []
+    for token in tokenize(text):
+        if _NUMERIC.fullmatch(token):
+            out.append(number_key(token))
+        elif token.isascii():
+            out.extend(_english(token))
+        else:
+            out.append(token)
+    return out
+
+
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+def _english(word: str) -> list[str]:
+    parts = _POSSESSIVE.sub("", word).replace("’", "'").split("-")
+    return [_stem(p) if p.isalpha() and len(p) > 3 else p for p in parts if p and p not in STOPWORDS]
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # noqa: ANN202 - a Stemmer.Stemmer
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 
 def index_text(chunk: Chunk) -> str:
@@ -277,6 +348,7 @@ def _build(store: Store, path: Path, fingerprint: str) -> SearchIndex:
         "fingerprint": fingerprint, "tokenizer": TOKENIZER_VERSION, "format": _FORMAT,
         "chunk_ids": [c.chunk_id for c in chunks], "doc_ids": doc_ids,
         "doc_codes": [code[c.doc_id] for c in chunks], "kinds": [c.kind.value for c in chunks],
+        "page_codes": _page_codes(chunks),
     }
     bm25 = vectors = None
     if chunks:
@@ -291,6 +363,13 @@ def _build(store: Store, path: Path, fingerprint: str) -> SearchIndex:
         _save(path, meta, bm25, arrays, store.settings.collection)
     log.info("search index built at %s (%d chunks, %d documents)", path, len(chunks), len(doc_ids))
     return _make(meta, bm25, arrays, path, "built")
+
+
+def _page_codes(chunks: Sequence[Chunk]) -> list[int]:
+    """One code per page of a paged document (PDF); in other formats (one "page") each chunk is its own."""
+    codes: dict[tuple[str, int], int] = {}
+    return [codes.setdefault((c.doc_id, c.page if c.source.lower().endswith(".pdf") else -1 - c.ordinal),
+                             len(codes)) for c in chunks]
 
 
 def _save(path: Path, meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None], collection: str

@@ -13,11 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+import numpy as np
+
 from rag.index import SearchIndex, open_index, terms
 from rag.library import Library
+from rag.terms import QUESTION_WORDS, YEAR, analyze, is_mostly_cjk
 from rag.text import cjk_ratio
 from rag.types import Document, Hit, Kind
-from rag.verify import QUESTION_WORDS
 
 RRF_K = 60
 MIN_DENSE_WEIGHT = 0.01
@@ -28,7 +30,7 @@ _DATE = re.compile(  # year, then optional month and day behind 1-3 separator ch
 _RERANK_POOL = 30  # fused candidates a cross-encoder re-scores
 
 __all__ = [
-    "Filters", "Retrieval", "Scope", "detect_scope", "fuse", "fusion_weights", "query_terms", "retrieve",
+    "Filters", "Ranking", "Retrieval", "Scope", "detect_scope", "fuse", "fusion_weights", "query_terms", "retrieve",
 ]
 
 
@@ -41,6 +43,22 @@ class Filters:
     date_from: str | None = None  # "YYYY-MM-DD" or "YYYY-MM", compared with document meta "date"
     date_to: str | None = None
     kinds: tuple[Kind, ...] = DEFAULT_KINDS
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How the ranked lists are weighed in fusion (fitted: see docs/results.md, "Fitting the ranking").
+
+    BM25 over chunks weighs 1. ``dense`` multiplies the dense list's readability weight
+    (:func:`fusion_weights`); ``page`` weighs the page lists (a chunk ranked by its page's score: the best
+    chunk of the page plus ``page_rest`` times the others) against the chunk lists; ``expansion`` weighs
+    the finance vocabulary's phrases that the question did not say against its own words.
+    """
+
+    dense: float = 1.0
+    page: float = 1.0
+    page_rest: float = 0.3
+    expansion: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -75,9 +93,11 @@ def retrieve(
     filters: Filters | None = None,
     auto_scope: bool = True,
     extra_terms: Sequence[str] = (),
+    ranking: Ranking | None = None,
 ) -> Retrieval:
     """The ``k`` best chunks for ``question``; ``extra_terms`` (from a conversation) feed BM25 only."""
     filters = filters or Filters()
+    ranking = ranking or Ranking()
     clock = _Clock()
     documents = library.store.documents()
     weights = fusion_weights(library, question)
@@ -93,24 +113,34 @@ def retrieve(
     if not visible:
         return Retrieval((), scope, weights, "filtered out by filters", clock.done())
 
-    # 2. the two ranked lists over the same rows, deep enough for fusion to matter
+    # 2. chunk and page scores over the same rows; the question's finance terms widen the lexical query
     depth = max(50, 3 * k)
     index = open_index(library.store, library.settings.library)
     mask = index.mask(restrict, filters.kinds)
     clock.lap("index")
-    dense: list[tuple[str, float]] = []
+    query = analyze(question)
+    tokens = query_terms(question) + [t for extra in extra_terms for t in terms(extra)]
+    lexical = index.scores(tokens)
+    if query.expansion and ranking.expansion and len(lexical):
+        lexical = lexical + ranking.expansion * _phrase_scores(index, query.expansion)
+    clock.lap("bm25")
+    dense = None
     if weights["dense"] > 0:  # skipped when the model cannot read the question
         vector = library.embedder.encode_one(question)
         clock.lap("embed")
-        dense = index.nearest(vector, depth, mask)
+        dense = index.dense_scores(vector, mask)
     clock.lap("dense")
-    tokens = query_terms(question) + [t for extra in extra_terms for t in terms(extra)]
-    lexical = index.search(tokens, depth, mask)
-    clock.lap("bm25")
 
-    # 3. fusion (a list with weight 0 adds nothing), chunks for the best, optional rerank
-    fused = fuse({"dense": [cid for cid, _ in dense], "bm25": [cid for cid, _ in lexical]}, weights)
-    fused = [f for f in fused if f[1] > 0]
+    # 3. weighted RRF of chunk and page lists, one chunk per page first, optional rerank
+    lists = {"bm25": index.best(lexical, depth, mask),
+             "page_bm25": index.best(_by_page(index, lexical, ranking.page_rest), depth, mask)}
+    if dense is not None:
+        lists["dense"] = index.best(dense, depth, mask)
+        lists["page_dense"] = index.best(_by_page(index, dense, 0.0), depth, mask)
+    fused = fuse({name: [cid for cid, _ in found] for name, found in lists.items()}, {
+        "bm25": 1.0, "page_bm25": ranking.page, "dense": weights["dense"] * ranking.dense,
+        "page_dense": weights["dense"] * ranking.dense * ranking.page})
+    fused = _one_per_page(index, [f for f in fused if f[1] > 0])
     clock.lap("fuse")
     reranker = library.settings.reranker
     pool = fused[: max(_RERANK_POOL if reranker else 0, k)]
@@ -123,6 +153,7 @@ def retrieve(
         hits = rerank(reranker, question, hits)
         clock.lap("rerank")
     reason = "" if hits else _why_empty(index, tokens, scope)
+    weights = {"dense": weights["dense"] * ranking.dense, "bm25": 1.0}
     return Retrieval(tuple(hits[:k]), scope, weights, reason, clock.done())
 
 
@@ -169,6 +200,43 @@ def fuse(
             ranks.setdefault(cid, {})[name] = rank
     order = sorted(scores, key=lambda c: (-scores[c], min(ranks[c].values()), c))
     return [(c, scores[c], ranks[c]) for c in order]
+
+
+def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
+    """Per chunk, the best phrase's mean word BM25 among the phrases whose words it all holds ("purchases of
+    property, plant and equipment", 归属于母公司股东的净利润): a phrase's common words alone (公司, net) add
+    nothing, and a matched phrase counts like one word of the question."""
+    total = np.zeros(len(index), dtype=np.float32)
+    single: dict[str, np.ndarray] = {}
+    for phrase in phrases:
+        words = list(dict.fromkeys(terms(phrase)))
+        if not words:
+            continue
+        arrays = [single.setdefault(w, index.scores([w])) for w in words]
+        present = np.logical_and.reduce([a > 0 for a in arrays])
+        np.maximum(total, np.where(present, np.mean(arrays, axis=0), 0.0).astype(np.float32), out=total)
+    return total
+
+
+def _by_page(index: SearchIndex, scores: np.ndarray, rest: float) -> np.ndarray:
+    """Page scores per chunk, ties inside a page broken by the chunk's own score."""
+    if not len(scores):
+        return scores
+    top = float(scores.max()) or 1.0
+    return index.page_scores(scores, rest) + 1e-3 * np.clip(scores, 0, None) / top
+
+
+def _one_per_page(index: SearchIndex, fused: list[tuple[str, float, dict[str, int]]]
+                  ) -> list[tuple[str, float, dict[str, int]]]:
+    """The fused list with each page's best chunk first and its other chunks after every first one:
+    a hit list spends no two slots on one page while other candidate pages exist."""
+    seen: set[int] = set()
+    first, later = [], []
+    for item in fused:
+        page = index.page_of(item[0])
+        (later if page in seen else first).append(item)
+        seen.add(page)
+    return first + later
 
 
 def _why_empty(index: SearchIndex, tokens: list[str], scope: Scope | None) -> str:
@@ -232,7 +300,6 @@ _LEGAL_EN = frozenset(
 )
 _LEGAL_ZH = ("股份有限公司", "有限责任公司", "有限公司", "集团", "控股", "股份")
 _LEGAL_NAME_ZH = re.compile(r"[\u4e00-\u9fff]{2,20}?(?:股份有限公司|有限责任公司|有限公司)")
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _WORD = re.compile(r"[a-z0-9]+")
 _NAMES: dict[tuple[str, str], list[_Name]] = {}  # (doc_id, ingested_at) -> the document's names
 _NAMES_KEPT = 100_000
@@ -258,7 +325,7 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
-    years = set(_YEAR.findall(question))
+    years = set(YEAR.findall(question))
     in_period = [d for d in chosen if years & _doc_years(d)]
     chosen = in_period or chosen
     names = list(dict.fromkeys(found[d.doc_id][0] for d in chosen))
@@ -318,7 +385,7 @@ def _names_of(doc: Document) -> list[tuple[str, str]]:
     pairs += [(v, "title") for m in _LEGAL_NAME_ZH.findall(title) for v in _variants(m)]
     stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", doc.source)
     pairs += [(v, "source") for m in _LEGAL_NAME_ZH.findall(stem) for v in _variants(m)]
-    parts = _YEAR.split(stem, maxsplit=1)  # "3M_2018_10K" -> "3M_"; a stem without a year is no issuer name
+    parts = YEAR.split(stem, maxsplit=1)  # "3M_2018_10K" -> "3M_"; a stem without a year is no issuer name
     if len(parts) == 2:
         pairs.append((re.sub(r"[_\-.\s]+", " ", parts[0]).strip(), "source"))
     return [(n, w) for n, w in pairs if _specific(n)]
@@ -353,9 +420,5 @@ def _specific(name: str) -> bool:
     return bool(words) and not all(w in _GENERIC for w in words)
 
 
-def is_mostly_cjk(text: str) -> bool:
-    return cjk_ratio(text) > 0.5
-
-
 def _doc_years(doc: Document) -> set[str]:
-    return set(_YEAR.findall(" ".join([doc.meta.get("period", ""), doc.meta.get("date", ""), doc.source])))
+    return set(YEAR.findall(" ".join([doc.meta.get("period", ""), doc.meta.get("date", ""), doc.source])))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping, Sequence
 
-from rag.text import number_key, numbers, split_sentences, tokenize
+from rag.terms import content_terms
+from rag.text import number_key, numbers, split_sentences
 from rag.types import Citation, Flag, Hit, Kind
 
 # [1] / [1][2] / [1, 2] / [1，2、3] / [1-3]
@@ -21,15 +22,6 @@ _EDGE = " \t\r\n\u3000*#>•·►➤▶■●◆-|"
 _HEADING_LINE = re.compile(r"^\s*(#|[►➤▶■●◆•])", re.M)
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?。，；：！？])")
-# How questions are phrased, not what they ask about: interrogatives, references to the report itself,
-# and English glue words missing from the BM25 stopwords. They never need to appear in the answer passage.
-QUESTION_WORDS = frozenset(
-    "多长 多大 多久 多高 多快 多远 多少钱 哪家 哪位 哪一 哪年 为何 为什么 可以 能够 能否 是不 有没有 怎么样 主要 分别 "
-    "这份 该份 本文 文中 报告 研报 提到 提及 指出 认为 表示 介绍 时候 什么时候 何时 哪天 "
-    "according report document mentioned mention say says said state stated whether any has have had "
-    "does did able between during under within like using use only if drove fy q1 q2 q3 q4 h1 h2".split()
-)
-_FISCAL_YEAR = re.compile(r"(?:fy|cy)((?:19|20)\d{2})")  # FY2022 -> 2022, as filings write the year
 SUPPORT_THRESHOLD = 0.5  # share of a claim's content words that its cited passages must contain
 _MAX_UNIT = 400  # characters a merged list sentence may grow to
 
@@ -96,19 +88,6 @@ def _stemmer():  # noqa: ANN202 - nltk's PorterStemmer, imported on first Englis
 @lru_cache(maxsize=4096)
 def _stem(word: str) -> str:
     return _stemmer().stem(word)
-
-
-def content_terms(text: str) -> tuple[str, ...]:
-    """The words that carry a question's or claim's content (no stopwords, interrogatives, lone CJK chars)."""
-    terms: list[str] = []
-    for token in tokenize(text):
-        token = token.removesuffix("'s").removesuffix("’s")
-        token = _FISCAL_YEAR.sub(r"\1", token)
-        if token in QUESTION_WORDS or (len(token) == 1 and not token.isascii()):
-            continue
-        if token not in terms:
-            terms.append(token)
-    return tuple(terms)
 
 
 def _word_groups(terms: Sequence[str]) -> list[tuple[str, list[str]]]:

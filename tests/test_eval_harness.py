@@ -17,6 +17,8 @@ from eval.compare import compare_runs, load_run, render_comparison
 from eval.datasets import Evidence, load_dataset, save_dataset
 from eval.harness import (
     BASELINE,
+    BASELINES,
+    BM25_WINDOWS,
     OURS,
     EvalError,
     below_floors,
@@ -70,13 +72,14 @@ def evaluated(tmp_path_factory, embedder, questions, other_pdf):
 
 def test_run_asks_every_question_of_both_systems(evaluated, questions):
     _, run, events, _, _ = evaluated
-    assert [s.system for s in run.systems] == [OURS, BASELINE]
+    assert [s.system for s in run.systems] == [OURS, *BASELINES]
     for system in run.systems:
         assert [row.question.id for row in system.rows] == list(PICKED)
         assert system.summary["questions"] == 6 and system.summary["answerable"] == 5
     assert "2 new" in run.ingest_line
     stages = [e.stage for e in events]
-    assert stages[0] == "ingest" and {"ours", "baseline-index", "baseline"} <= set(stages)
+    assert stages[0] == "ingest" and {"ours", "baseline-index", "baseline", "bm25-windows-index",
+                                      "bm25-windows", "dense-256-index", "dense-256"} <= set(stages)
     assert [(e.done, e.total, e.current) for e in events if e.stage == OURS] == [
         (i, 6, q) for i, q in enumerate(PICKED, 1)
     ]
@@ -86,10 +89,11 @@ def test_scope_and_boilerplate_reach_retrieval(evaluated):
     library, run, _, _, _ = evaluated
     reference = library.store.find(REFERENCE_REPORT.name)
     ours = {row.question.id: row for row in run.system(OURS).rows}
-    baseline = {row.question.id: row for row in run.system(BASELINE).rows}
     for qid in PICKED:  # every question names the reference report as its doc
         assert {h.chunk.doc_id for h in ours[qid].answer.hits} == {reference.doc_id}
-        assert {h.chunk.source for h in baseline[qid].answer.hits} == {REFERENCE_REPORT.name}
+        for name in BASELINES:
+            plain = next(r for r in run.system(name).rows if r.question.id == qid)
+            assert {h.chunk.source for h in plain.answer.hits} == {REFERENCE_REPORT.name}, name
     # the rating-definition questions see boilerplate chunks; the others never do
     assert any(h.chunk.kind == Kind.BOILERPLATE for h in ours["ref-zh-057"].answer.hits)
     assert all(h.chunk.kind != Kind.BOILERPLATE for h in ours["ref-zh-007"].answer.hits)
@@ -128,7 +132,7 @@ def test_results_json_holds_rows_settings_model_and_commit(evaluated):
                               "answer_modes": ["extractive"], "llm_model": None, "reranker": None}
     assert saved["dataset"]["questions"] == 6
     assert sorted(saved["library"]["documents"]) == sorted([REFERENCE_REPORT.name, "other_notes.pdf"])
-    assert set(saved["systems"]) == {OURS, BASELINE}
+    assert set(saved["systems"]) == {OURS, *BASELINES}
     ours = saved["systems"][OURS]
     assert ours["refusals"]["answerable"] == 5 and ours["refusals"]["unanswerable"] == 1
     row = ours["rows"][0]
@@ -145,7 +149,7 @@ def test_results_json_holds_rows_settings_model_and_commit(evaluated):
     assert ours["summary"] == run.system(OURS).summary
     assert ours["summary"]["text_hit@5"] == pytest.approx(
         sum(r["scores"]["text_hit@5"] for r in ours["rows"] if r["scores"]["text_hit@5"] is not None) / 5)
-    assert saved["systems"][BASELINE]["notes"]["chunks"] > 0
+    assert all(saved["systems"][name]["notes"]["chunks"] > 0 for name in BASELINES)
 
 
 def test_markdown_report_and_printed_table(evaluated):
@@ -154,22 +158,22 @@ def test_markdown_report_and_printed_table(evaluated):
     assert report == markdown_report(results)
     assert report.startswith("# Evaluation: <questions>\n")
     assert f"commit `{results['git_commit']}`" in report
-    assert "| metric | ours | baseline | Δ |" in report
-    ours, base = results["systems"][OURS]["summary"], results["systems"][BASELINE]["summary"]
-    gold = f"| contains-gold | {ours['contains_gold']:.3f} | {base['contains_gold']:.3f} | " \
-           f"{ours['contains_gold'] - base['contains_gold']:.3f} |"
-    assert gold in report
+    assert "| metric | ours | baseline | bm25-windows | dense-256 | Δ |" in report
+    summaries = {name: results["systems"][name]["summary"] for name in (OURS, *BASELINES)}
+    golds = [summaries[name]["contains_gold"] for name in (OURS, *BASELINES)]
+    gold = "| contains-gold | " + " | ".join(f"{g:.3f}" for g in golds) + f" | {golds[0] - max(golds[1:]):.3f} |"
+    assert gold in report  # Δ: ours minus the best plain pipeline
     refused = results["systems"][OURS]["refusals"]
     assert (f"- ours: refused {refused['wrong_refusals']} of 5 answerable questions (wrong), "
             f"{refused['correct_refusals']} of 1 unanswerable ones (right)") in report
     assert ("- baseline: refused 0 of 5 answerable questions (wrong), "
             "0 of 1 unanswerable ones (right)") in report
     for qid in PICKED:
-        assert report.count(f"| {qid} |") == 2  # one row per system
+        assert report.count(f"| {qid} |") == 4  # one row per system
     assert "## By category" in report and "| boilerplate | 2 |" in report
     table = summary_table({n: s["summary"] for n, s in results["systems"].items()})
     lines = table.splitlines()
-    assert lines[0].split() == ["metric", "ours", "baseline", "Δ"]
+    assert lines[0].split() == ["metric", "ours", "baseline", "bm25-windows", "dense-256", "Δ"]
     assert any(line.startswith("latency p95 ms") for line in lines)
     cited = next(line for line in lines if line.startswith("citation precision"))
     assert cited.split()[-2:] == ["–", "–"]  # the baseline cites nothing, so there is no difference either
@@ -295,3 +299,23 @@ def test_cli_eval_writes_a_run_and_compares_two(evaluated, questions, tmp_path, 
 
     assert cli.main(["eval"]) == 2
     assert "give DATASET.jsonl, or --compare RUN_A RUN_B" in capsys.readouterr().err
+
+
+def test_window_bm25_baseline_ranks_page_windows(tmp_path, other_pdf):
+    from eval.plain_bm25 import WINDOW, WindowBM25
+
+    long_page = "Revenue grew strongly. " * 30  # 690 characters: three windows of one page
+    pdf = make_pdf(tmp_path / "windows.pdf", [["Overview", "", long_page],
+                                              ["Staff", "", "The company employs 1,234 people in Nantong."]],
+                   font="Helvetica")
+    baseline = WindowBM25(top_k=5)
+    windows = baseline.build([pdf, other_pdf])
+    assert windows >= 3 + 1 + 2
+    answer = baseline.answer("How many people does the company employ?")
+    assert answer.mode == "baseline" and answer.answerable
+    assert (answer.hits[0].chunk.source, answer.hits[0].chunk.page) == ("windows.pdf", 2)
+    assert answer.hits[0].ranks == {"bm25": 1} and len(answer.hits[0].chunk.text) <= WINDOW
+    only = baseline.answer("Sora video", files=("other_notes.pdf",))
+    assert {h.chunk.source for h in only.hits} == {"other_notes.pdf"}
+    assert baseline.answer("zebra xylophone").hits == ()  # no shared word, no hit
+    assert BM25_WINDOWS == "bm25-windows"

@@ -76,7 +76,7 @@ def test_chinese_question_without_spaces_ranks_the_right_chunk_first(shared):
     result = retrieve(shared, "贵州茅台2023年营业收入是多少")
     assert ids(result)[0] == "maotai:0"
     assert result.weights == {"dense": 0.0, "bm25": 1.0}  # carried by BM25 alone
-    assert result.hits[0].ranks == {"bm25": 1}
+    assert result.hits[0].ranks == {"bm25": 1, "page_bm25": 1}  # no dense list
     assert result.reason == ""
 
 
@@ -96,7 +96,7 @@ def test_fusion_weights_follow_what_the_model_can_read(shared):
     assert chinese["dense"] < 0.3 and chinese["bm25"] == 1.0
     result = retrieve(shared, "What were the purchases of property, plant and equipment in 2018?")
     assert ids(result)[0] == "3m18:0"
-    assert result.hits[0].ranks == {"dense": 1, "bm25": 1}
+    assert result.hits[0].ranks == {"dense": 1, "bm25": 1, "page_dense": 1, "page_bm25": 1}
 
 
 def test_boilerplate_is_excluded_unless_asked(shared):

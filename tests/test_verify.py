@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rag.types import Chunk, Flag, Hit, Kind
-from rag.verify import content_terms, coverage, parse_claims, parse_markers, units, verify
+from rag.terms import content_terms
+from rag.verify import coverage, parse_claims, parse_markers, units, verify
 
 FIRST = "**Gemini 1.5 Pro 上下文容量远超 1.0。**通过一系列机器学习创新，Gemini 1.5 Pro 可以在生产环境中运行多达 100 万个 token。"
 SECOND = "这意味着 1.5 Pro 可以一次性处理大量信息，如超过 30,000 行代码。谷歌还成功测试了多达 1000 万个 token。"

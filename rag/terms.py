@@ -1,0 +1,146 @@
+"""Question analysis, once: language, years, Latin names, and the finance terms a question asks for.
+
+Ground floor of ``rag``: retrieval, the evidence gate and the answerers read the :class:`Query` built
+here instead of re-deriving its pieces. The finance vocabulary is data (``rag/data/finance_terms.toml``):
+analyst words and Chinese abbreviations mapped to the line items and headings that print the figure, in
+both languages, so "capex" finds "Purchases of property, plant and equipment" and "3M 2018年的营业收入"
+finds "Net sales" in an English filing. Hand-written matching: no library knows this domain's phrasing.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from rag.text import cjk_ratio, tokenize
+
+__all__ = ["QUESTION_WORDS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms", "finance_terms",
+           "is_mostly_cjk", "language", "vocabulary"]
+
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-&]*")
+_ENGLISH_FUNCTION_WORDS = re.compile(r"\b(?:what|which|how|is|are|was|were|the|of|did|does|do)\b", re.I)
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+# How questions are phrased, not what they ask about: interrogatives, references to the report itself,
+# and English glue words missing from the BM25 stopwords. They never need to appear in the answer passage.
+QUESTION_WORDS = frozenset(
+    "多长 多大 多久 多高 多快 多远 多少钱 哪家 哪位 哪一 哪年 为何 为什么 可以 能够 能否 是不 有没有 怎么样 主要 分别 "
+    "这份 该份 本文 文中 报告 研报 提到 提及 指出 认为 表示 介绍 时候 什么时候 何时 哪天 "
+    "according report document mentioned mention say says said state stated whether any has have had "
+    "does did able between during under within like using use only if drove fy q1 q2 q3 q4 h1 h2".split()
+)
+_FISCAL_YEAR = re.compile(r"(?:fy|cy)((?:19|20)\d{2})")  # FY2022 -> 2022, as filings write the year
+
+
+@dataclass(frozen=True)
+class FinanceTerm:
+    """One concept of the vocabulary: how it is asked, how statements print it, where it lives."""
+
+    name: str
+    asked: tuple[str, ...]
+    printed: tuple[str, ...]
+    statement: str
+    formula: str = ""
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.asked, *self.printed)))
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a question asks, as every stage of answering reads it.
+
+    ``finance`` are the vocabulary terms it names (longest phrases first, no phrase counted inside a longer
+    one: "gross margin" is not also "margin"); ``expansion`` their phrases the question does not already say.
+    """
+
+    text: str
+    lang: str  # "zh" | "en"
+    years: tuple[str, ...]
+    names: tuple[str, ...]  # Latin-script names inside a Chinese question (3M, Sora, PP&E) as written
+    finance: tuple[FinanceTerm, ...]
+
+    @property
+    def expansion(self) -> tuple[str, ...]:
+        said = self.text.casefold()
+        return tuple(dict.fromkeys(p for t in self.finance for p in t.phrases if p.casefold() not in said))
+
+    @property
+    def statements(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.statement for t in self.finance))
+
+
+def analyze(question: str) -> Query:
+    """The :class:`Query` of ``question``."""
+    lang = language(question)
+    names = [n.rstrip(".-") for n in _LATIN_NAME.findall(question)] if lang == "zh" else []
+    return Query(
+        text=question,
+        lang=lang,
+        years=tuple(dict.fromkeys(YEAR.findall(question))),
+        names=tuple(dict.fromkeys(n for n in names if len(n) > 1 and re.search("[A-Za-z]", n))),
+        finance=finance_terms(question),
+    )
+
+
+def content_terms(text: str) -> tuple[str, ...]:
+    """The words that carry a question's or claim's content (no stopwords, interrogatives, lone CJK chars)."""
+    terms: list[str] = []
+    for token in tokenize(text):
+        token = token.removesuffix("'s").removesuffix("’s")
+        token = _FISCAL_YEAR.sub(r"\1", token)
+        if token in QUESTION_WORDS or (len(token) == 1 and not token.isascii()):
+            continue
+        if token not in terms:
+            terms.append(token)
+    return tuple(terms)
+
+
+def language(question: str) -> str:
+    """``"zh"`` for a question written in Chinese (an English one naming 四方科技 stays English)."""
+    cjk = len(_CJK_CHAR.findall(question))
+    return "zh" if cjk and len(_ENGLISH_FUNCTION_WORDS.findall(question)) < 2 else "en"
+
+
+def is_mostly_cjk(text: str) -> bool:
+    return cjk_ratio(text) > 0.5
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> tuple[FinanceTerm, ...]:
+    """The finance vocabulary shipped with the package."""
+    raw = tomllib.loads(resources.files("rag").joinpath("data/finance_terms.toml").read_text(encoding="utf-8"))
+    return tuple(
+        FinanceTerm(t["name"], tuple(t["asked"]), tuple(t.get("printed", ())), t["statement"], t.get("formula", ""))
+        for t in raw["term"]
+    )
+
+
+@lru_cache(maxsize=1)
+def _phrase_patterns() -> tuple[tuple[re.Pattern[str], FinanceTerm], ...]:
+    """Every asked phrase as a pattern (Latin phrases as whole words), longest first."""
+    found = []
+    for term in vocabulary():
+        for phrase in term.asked:
+            body = re.escape(phrase.casefold())
+            pattern = body if is_mostly_cjk(phrase) else rf"(?<![a-z0-9]){body}(?![a-z0-9])"
+            found.append((len(phrase), re.compile(pattern), term))
+    found.sort(key=lambda item: -item[0])
+    return tuple((pattern, term) for _, pattern, term in found)
+
+
+@lru_cache(maxsize=4096)
+def finance_terms(question: str) -> tuple[FinanceTerm, ...]:
+    """The vocabulary terms ``question`` asks for; a phrase inside a longer matched one does not count."""
+    text = question.casefold()
+    found: dict[str, FinanceTerm] = {}
+    for pattern, term in _phrase_patterns():
+        match = pattern.search(text)
+        if match:
+            found.setdefault(term.name, term)
+            text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+    return tuple(found.values())

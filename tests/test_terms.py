@@ -1,0 +1,65 @@
+"""Question analysis and the finance vocabulary: one definition each of language, years, names, terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.index import terms
+from rag.terms import analyze, content_terms, finance_terms, language, vocabulary
+
+
+def names(question: str) -> list[str]:
+    return [t.name for t in finance_terms(question)]
+
+
+def test_vocabulary_is_well_formed():
+    found = vocabulary()
+    assert len(found) >= 40
+    assert len({t.name for t in found}) == len(found)  # one entry per concept
+    statements = {"income", "balance", "cash_flow", "equity", "notes", "per_share", "forecast", "legal"}
+    for term in found:
+        assert term.asked and term.statement in statements, term.name
+        known = {t.name for t in found}
+        for word in term.formula.replace("(", " ").replace(")", " ").split():
+            assert word in known or word in "+-*/", f"{term.name}: formula names unknown {word!r}"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What is the FY2018 capital expenditure amount (in USD millions) for 3M?", ["capex"]),
+    ("What is Best Buy's gross margin for FY2023?", ["gross_margin"]),  # not also gross_profit
+    ("四方科技2019年的营业成本率是多少？", ["cost_ratio"]),  # not 营业成本 + 成本率 twice
+    ("2026年归母净利润预测是多少", ["net_income", "forecast"]),
+    ("What is the quick ratio of 3M?", ["quick_ratio"]),
+    ("Has the company faced any lawsuits?", ["legal_proceedings"]),
+    ("What is the capital of France?", []),  # "capital" alone is no line item
+    ("How many people does it employ?", []),  # "employ" is not "employees"
+])
+def test_finance_terms_of_questions(question, expected):
+    assert names(question) == expected
+
+
+def test_a_chinese_question_is_expanded_with_english_line_items_and_back():
+    zh = analyze("3M 2018年的营业收入是多少？")
+    assert zh.lang == "zh" and zh.years == ("2018",) and zh.names == ("3M",)
+    assert "net sales" in zh.expansion and "total revenues" in zh.expansion
+    assert "营业收入" not in zh.expansion  # already said
+    en = analyze("What were the purchases of property, plant and equipment in 2018?")
+    assert en.lang == "en" and en.names == ()
+    assert names(en.text) == []  # a printed line item is found as written, not expanded
+    capex = analyze("How much capex did PepsiCo spend in FY2022?")
+    assert capex.statements == ("cash_flow",)
+    assert "purchases of property, plant and equipment" in capex.expansion
+    assert "购建固定资产、无形资产和其他长期资产支付的现金" in capex.expansion
+
+
+def test_language_and_content_terms_have_one_definition():
+    assert language("四方科技2019年的电子信箱是什么？") == "zh"
+    assert language("What is the revenue of 四方科技 in 2019?") == "en"
+    assert content_terms("What was 3M's FY2018 revenue?") == ("3m", "2018", "revenue")
+
+
+def test_bm25_terms_stem_english_and_keep_numbers_and_chinese_whole():
+    assert terms("Purchases of property, plant and equipment") == ["purchas", "properti", "plant", "equip"]
+    assert terms("purchase") == terms("purchases") and terms("revenues") == terms("revenue")
+    assert terms("3M's year-over-year growth") == ["3m", "year", "over", "year", "growth"]
+    assert terms("1,505.60 亿元 营业收入") == ["1505.6", "亿元", "营业", "收入"]
