@@ -157,8 +157,10 @@ def ingest_paths(
     *,
     prune: bool = False,
     progress: Callable[[Progress], None] | None = None,
+    build_index: bool = True,
 ) -> JobSummary:
-    """Bring the library up to date with ``paths``; never raises for a bad file."""
+    """Bring the library up to date with ``paths``; never raises for a bad file. When anything changed,
+    the search index is built at the end (``build_index``)."""
     started = time.perf_counter()
     files, results = discover(paths)
     for result in results:
@@ -167,6 +169,7 @@ def ingest_paths(
     # Checks and deletions need no model: it is loaded (seconds of imports) only when a file is embedded,
     # so a re-run over unchanged files costs a process start, Chroma reads and hashing.
     store = library.store
+    version = store.version()
     for doc_id in store.unfinished():  # what a killed job left behind
         store.delete_document(doc_id)
     store.write_manifest()  # one change behind if a job was killed right after a Chroma write
@@ -182,7 +185,21 @@ def ingest_paths(
             progress(Progress(i + 1, len(files), str(path), embedded, result))
     if prune:
         results.extend(prune_missing(library))
+    if build_index and store.version() != version:
+        _build_index(library)
     return JobSummary(tuple(results), time.perf_counter() - started, embedded)
+
+
+def _build_index(library: Library) -> None:
+    """Build the search index of the changed library now, so that the first question does not wait for it;
+    on failure the documents are in and the first question builds it."""
+    from rag.index import open_index
+    from rag.store import LibraryError
+
+    try:
+        open_index(library.store, library.settings.library)
+    except (OSError, LibraryError) as err:
+        log.warning("search index not built (%s); the first question builds it", err)
 
 
 def _ingest_file(

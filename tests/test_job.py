@@ -155,3 +155,28 @@ def test_kill_9_mid_ingest_then_rerun_equals_a_clean_run(settings, embedder, tmp
     clean_state = _state(Library(settings.with_(library=clean_lib), embedder=embedder))
     assert len(killed_state[0]) == 6
     assert killed_state == clean_state
+
+
+def test_a_job_that_changes_the_library_builds_its_search_index(library, tmp_path):
+    import shutil
+
+    from rag.index import clear_cache, index_dir
+
+    def built() -> bool:
+        path = index_dir(library.settings.library, library.settings.collection, library.store.fingerprint())
+        return (path / "chunks.json").is_file()
+
+    first, second = _write_variants(tmp_path / "docs", 2)
+    ingest_paths(library, [first])
+    assert built()  # on disk: a new process's first question loads it instead of building it
+    shutil.rmtree(library.settings.library / "bm25")
+    clear_cache()
+    ingest_paths(library, [first])  # nothing changed: no index work
+    assert not built()
+    ingest_paths(library, [second], build_index=False)
+    assert not built()
+    ingest_paths(library, [first, second], prune=True)  # nothing changed either
+    assert not built()
+    delete_document(library, second.name)
+    ingest_paths(library, [second])
+    assert built()
