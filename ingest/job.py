@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -28,6 +28,8 @@ from rag.types import Chunk, Document
 log = logging.getLogger(__name__)
 
 NEW, UNCHANGED, REPLACED, FAILED, DELETED = "new", "unchanged", "replaced", "failed", "deleted"
+READING, EMBEDDING, INDEXING = "reading", "embedding", "indexing"  # stages of a Progress event
+SKIPPED_SHOWN = 5  # skipped files named in the summary line
 DEMO_REPORT = Path(__file__).with_name("demo") / "glsc_2024-02_computer_sora_gemini.md"
 
 
@@ -51,9 +53,12 @@ class FileResult:
 
 @dataclass(frozen=True)
 class JobSummary:
+    """Every file's result; ``skipped`` lists the files of the folders walked whose type is not read."""
+
     results: tuple[FileResult, ...]
     seconds: float
     embedded: int = 0
+    skipped: tuple[str, ...] = ()
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -73,21 +78,35 @@ class JobSummary:
     def line(self) -> str:
         counts = ", ".join(f"{self.count(s)} {s}" for s in (NEW, UNCHANGED, REPLACED, FAILED, DELETED))
         rate = self.pages / self.seconds if self.seconds else 0.0
-        return (
+        line = (
             f"{len(self.results)} files: {counts}; {self.pages} pages, {self.chunks} chunks "
             f"({self.embedded} embedded) in {self.seconds:.1f} s ({rate:.1f} pages/s)"
         )
+        if self.skipped:
+            n, shown = len(self.skipped), ", ".join(self.skipped[:SKIPPED_SHOWN])
+            more = f" and {n - SKIPPED_SHOWN} more" if n > SKIPPED_SHOWN else ""
+            line += f"; skipped {n} unsupported file{'s' if n > 1 else ''}: {shown}{more}"
+        return line
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Reported after each file and each embedded batch; the CLI and the app render it."""
+    """Reported when a file is started, once it is chunked, after each embedded batch, after each file and
+    when the search index is built; the CLI and the app render it.
+
+    ``chunks_embedded`` counts the whole job; ``pages``, ``file_chunks`` and ``file_chunks_done`` the
+    current file, once it is read.
+    """
 
     files_done: int
     files_total: int
     current: str
     chunks_embedded: int = 0
     result: FileResult | None = None
+    stage: str = ""  # READING | EMBEDDING | INDEXING; "" for a file's result
+    pages: int = 0
+    file_chunks: int = 0
+    file_chunks_done: int = 0
 
 
 @dataclass
@@ -96,25 +115,45 @@ class _Prepared:
     chunks: list[Chunk] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Found:
+    """What :func:`find` found: files to ingest, failures, and unsupported files of walked folders (paths
+    relative to the folder given)."""
+
+    files: list[Path]
+    failed: list[FileResult]
+    skipped: list[str]
+
+
 def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileResult]]:
     """Supported files under ``paths`` (recursive, sorted), plus failures for paths that cannot be used."""
+    found = find(paths)
+    return found.files, found.failed
+
+
+def find(paths: Iterable[Path | str]) -> Found:
+    """Supported files under ``paths`` (recursive, sorted), failures for paths that cannot be used, and
+    the other files of the folders walked (hidden files aside); a file named directly must be supported."""
     found: dict[str, Path] = {}
     failed: list[FileResult] = []
+    skipped: list[str] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             # os.walk does not follow symlinked folders, so a symlink loop cannot trap the walk.
             for folder, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
+                for name in sorted(n for n in files if not n.startswith(".")):
                     candidate = Path(folder) / name
-                    if not name.startswith(".") and candidate.suffix.lower() in SUPPORTED:
+                    if candidate.suffix.lower() in SUPPORTED:
                         _add(candidate, found, failed)
+                    else:
+                        skipped.append(str(candidate.relative_to(path)))
         elif path.suffix.lower() in SUPPORTED or not path.exists():
             _add(path, found, failed)
         else:
             failed.append(FileResult(str(path), FAILED, reason=_unsupported(path)))
-    return [found[k] for k in sorted(found)], failed
+    return Found([found[k] for k in sorted(found)], failed, skipped)
 
 
 def _add(path: Path, found: dict[str, Path], failed: list[FileResult]) -> None:
@@ -162,10 +201,11 @@ def ingest_paths(
     """Bring the library up to date with ``paths``; never raises for a bad file. When anything changed,
     the search index is built at the end (``build_index``)."""
     started = time.perf_counter()
-    files, results = discover(paths)
+    found = find(paths)
+    files, results = found.files, found.failed
+    emit = progress or (lambda event: None)
     for result in results:
-        if progress:
-            progress(Progress(0, len(files), result.path, 0, result))
+        emit(Progress(0, len(files), result.path, 0, result))
     # Checks and deletions need no model: it is loaded (seconds of imports) only when a file is embedded,
     # so a re-run over unchanged files costs a process start, Chroma reads and hashing.
     store = library.store
@@ -176,18 +216,20 @@ def ingest_paths(
     known = store.documents()
     embedded = 0
     for i, path in enumerate(files):
-        result, n_embedded = _ingest_file(library, path, known, progress, i, len(files))
+        start = Progress(i, len(files), str(path), embedded, stage=READING)
+        emit(start)
+        result, n_embedded = _ingest_file(library, path, known, emit, start)
         embedded += n_embedded
         results.append(result)
         if result.status in (NEW, REPLACED):
             known = store.documents()
-        if progress:
-            progress(Progress(i + 1, len(files), str(path), embedded, result))
+        emit(Progress(i + 1, len(files), str(path), embedded, result))
     if prune:
         results.extend(prune_missing(library))
     if build_index and store.version() != version:
+        emit(Progress(len(files), len(files), "", embedded, stage=INDEXING))
         _build_index(library)
-    return JobSummary(tuple(results), time.perf_counter() - started, embedded)
+    return JobSummary(tuple(results), time.perf_counter() - started, embedded, tuple(found.skipped))
 
 
 def _build_index(library: Library) -> None:
@@ -203,7 +245,7 @@ def _build_index(library: Library) -> None:
 
 
 def _ingest_file(
-    library: Library, path: Path, known: list[Document], progress: Callable | None, index: int, total: int
+    library: Library, path: Path, known: list[Document], emit: Callable[[Progress], None], start: Progress
 ) -> tuple[FileResult, int]:
     started = time.perf_counter()
     key = str(path.resolve())
@@ -228,14 +270,16 @@ def _ingest_file(
         log.exception("unexpected error reading %s", path)
         return FileResult(str(path), FAILED, doc_id, reason=f"could not be read ({type(err).__name__}: {err})"), 0
 
+    doc = prepared.doc
+    embedding = replace(start, stage=EMBEDDING, pages=doc.pages, file_chunks=doc.chunks)
+    emit(embedding)
+
     def batch_done(n: int) -> None:
-        if progress:
-            progress(Progress(index, total, str(path), n))
+        emit(replace(embedding, chunks_embedded=start.chunks_embedded + n, file_chunks_done=n))
 
     _write(library, prepared, batch_done)
     _delete_all(library, same_path)
     status = REPLACED if same_path else NEW
-    doc = prepared.doc
     seconds = time.perf_counter() - started
     return FileResult(str(path), status, doc_id, doc.pages, doc.chunks, seconds=seconds), doc.chunks
 
@@ -276,7 +320,7 @@ def _write(library: Library, prepared: _Prepared, batch_done: Callable[[int], No
     store, embedder = library.store, library.embedder
     store.begin_document(prepared.doc.doc_id)
     store.delete_chunks(prepared.doc.doc_id)  # leftovers of a killed run
-    step = max(embedder.batch_size * 4, 256)
+    step = embedder.batch_size  # one batch per write: progress (and a resumed job) moves in small steps
     for start in range(0, len(prepared.chunks), step):
         part = prepared.chunks[start : start + step]
         store.add_chunks(part, embedder.encode([embedding_text(c) for c in part]))

@@ -76,9 +76,8 @@ def require_library(settings: Settings) -> None:
                 f"with `reportqa ingest PATH --chroma-url {settings.chroma_url}`"
             ) from None
     if not (Path(settings.library) / "chroma" / "chroma.sqlite3").is_file():
-        raise NoLibraryError(
-            f"no library at {settings.library}; create one with `reportqa ingest PATH --library {settings.library}`"
-        )
+        where = settings.library
+        raise NoLibraryError(f"no library at {where}; create one with `reportqa ingest PATH --library {where}`")
 
 
 def manifest_path(settings: Settings) -> Path:

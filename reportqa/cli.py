@@ -35,26 +35,17 @@ def _library(args: argparse.Namespace, *, existing: bool = True):  # noqa: ANN20
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ingest.job import FAILED, UNCHANGED, ingest_paths
+    from ingest.job import ingest_paths
+    from reportqa.progress import ingest_progress
 
     library = _library(args, existing=False)
     if args.rebuild:
         library.reset()
-    bar = tqdm(total=0, unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
-
-    def progress(event: Any) -> None:
-        bar.total = event.files_total
-        bar.n = event.files_done
-        bar.set_postfix(chunks=event.chunks_embedded, refresh=False)
-        bar.refresh()
-        result = event.result
-        if result is not None and result.status != UNCHANGED:
-            bar.write(result.line(), file=sys.stderr if result.status == FAILED else sys.stdout)
-
-    summary = ingest_paths(library, args.paths, prune=args.prune, progress=progress)
-    bar.close()
+    progress = ingest_progress()
+    try:
+        summary = ingest_paths(library, args.paths, prune=args.prune, progress=progress)
+    finally:
+        progress.close()
     if summary.embedded == 0 and summary.ok:
         print("nothing to embed: every file is already in the library")
     print(summary.line())
@@ -290,13 +281,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _configure_logging() -> None:
+    """Warnings and errors on stderr, nothing below them: some libraries set their own loggers to DEBUG
+    when imported (bm25s does), so the level is held by the handler, not only by the root logger."""
     import logging
 
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:  # ours (or an embedding program's), not a test's capture
+            handler.setLevel(max(handler.level, logging.WARNING))
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # per-file problems are reported as result lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # per-file problems are reported as result lines
+    _configure_logging()
     args = build_parser().parse_args(argv)
     from rag.store import LibraryError
 

@@ -216,9 +216,14 @@ def test_page_with_a_megabyte_of_text_is_cut_and_reported(stocked, folder, caplo
 
 def test_unsupported_extension(stocked, folder):
     (folder / "model.xlsx").write_bytes(b"PK\x03\x04 spreadsheet")
+    (folder / "tools").mkdir()
+    (folder / "tools" / "x.exe").write_bytes(b"MZ")
+    (folder / ".DS_Store").write_bytes(b"\0")
     summary = _job(stocked, folder)
-    assert summary.ok  # a folder walk skips other file types silently ...
-    summary = ingest_paths(stocked, [folder / "model.xlsx"])  # ... one named on the command line is reported
+    assert summary.ok  # a folder walk skips other file types, and names them in its summary ...
+    assert summary.skipped == ("model.xlsx", "tools/x.exe")
+    assert summary.line().endswith("; skipped 2 unsupported files: model.xlsx, tools/x.exe")
+    summary = ingest_paths(stocked, [folder / "model.xlsx"])  # ... one named on the command line fails
     _fails(summary, "model.xlsx", "unsupported file type '.xlsx'")
 
 

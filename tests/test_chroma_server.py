@@ -90,7 +90,7 @@ def test_ingest_and_ask_against_a_chroma_server_across_a_restart(settings, embed
     served = settings.with_(chroma_url=url)
     server = _start(data, port)
     try:
-        with pytest.raises(NoLibraryError, match=f"create one with `reportqa ingest PATH --chroma-url {url}`"):
+        with pytest.raises(NoLibraryError, match=f"`reportqa ingest PATH --chroma-url {url}`"):
             require_library(served)  # a server without the library: only ingest creates it
         library = Library(served, embedder=embedder)
         summary = ingest_paths(library, [docs])

