@@ -88,21 +88,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(answer: Any) -> None:
-    print(answer.text)
-    if answer.scope:
-        print(f"\n(scope: {answer.scope.get('label') or answer.scope.get('matched')})")
-    for c in answer.citations:
-        section = f" · {c.section}" if c.section else ""
-        print(f"[{c.n}] {c.title} — p.{c.page}{section}\n    “{c.quote.strip()}”")
-    for flag in answer.flags:
-        print(f"! {flag.kind}: {flag.detail}")
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.answer import answer
     from rag.retrieve import Filters
     from rag.serialize import answer_to_dict
+    from reportqa.render import format_answer
 
     if bool(args.question) == bool(args.batch):
         print("reportqa ask: give a QUESTION or --batch FILE.jsonl (not both)", file=sys.stderr)
@@ -122,8 +112,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json or args.batch:
             print(json.dumps(answer_to_dict(result), ensure_ascii=False), flush=True)
         else:
-            _print_answer(result)
+            print(format_answer(result))
     return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """An interactive session: questions from stdin, one library and model loaded once."""
+    from rag.retrieve import Filters
+    from reportqa.chat import ChatSession, run
+
+    library = _library(args)
+    filters = Filters(doc_ids=(library.store.find(args.doc).doc_id,)) if args.doc else None
+    return run(ChatSession(library, k=args.k, filters=filters, mode=args.mode), sys.stdin, sys.stdout)
 
 
 def _read_batch(path: Path) -> list[dict[str, Any]]:
@@ -258,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", choices=["auto", "extractive", "llm"], default="auto")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", parents=[common], help="ask question after question in the terminal")
+    chat.add_argument("--doc", metavar="ID", help="only this document")
+    chat.add_argument("-k", type=int, default=None, help="passages to retrieve (REPORTQA_TOP_K)")
+    chat.add_argument("--mode", choices=["auto", "extractive", "llm"], default="auto")
+    chat.set_defaults(func=cmd_chat)
 
     evaluate = sub.add_parser("eval", parents=[common], help="score a question set, or compare two runs")
     evaluate.add_argument("dataset", nargs="?", metavar="DATASET.jsonl")

