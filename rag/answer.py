@@ -2,8 +2,9 @@
 
 Steps of :func:`answer_stream`: follow-up context → retrieval → evidence gate (refuse when nothing
 matched or the best match is too weak) → extractive composition (:mod:`rag.extractive`) or streamed
-generation → verification of every ``[n]``, quote and number → the :class:`~rag.types.Answer`.
-Citation numbers are passage numbers: ``[n]`` is ``Answer.hits[n-1]``.
+generation → verification of every ``[n]``, quote and number → citations numbered [1], [2], … in order
+of first appearance in the text → the :class:`~rag.types.Answer`. Each citation keeps the passage it
+quotes as ``Citation.hit``: the passage is ``Answer.hits[citation.hit - 1]``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import re
 import time
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from rag import prompts
 from rag.conversation import Conversation, FollowUp
@@ -24,12 +25,12 @@ from rag.llm import LLMError, build_prompt, stream
 from rag.retrieve import Filters, Retrieval, retrieve
 from rag.settings import Settings
 from rag.types import Answer, Hit
-from rag.verify import verify
+from rag.verify import MARKER, parse_markers, verify
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Conversation", "Evidence", "answer", "answer_stream", "extractive", "generated", "language",
-           "make_evidence", "refusal"]
+           "make_evidence", "numbered_by_appearance", "refusal", "renumber_markers"]
 
 HITS_SHOWN = 10  # hits returned with every answer
 SUBJECT_DEPTH = 50  # fused candidates searched for passages about a follow-up's new subject
@@ -69,8 +70,9 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
         result = yield from _generated_or_fallback(evidence, settings, library.embedder, context_size,
                                                    fallback=requested == "auto")
     else:
-        result = extractive(evidence, library.embedder)
+        result = numbered_by_appearance(extractive(evidence, library.embedder))
         yield result.text
+    result = numbered_by_appearance(result)  # a generated answer streams with passage numbers
 
     # 3. the answer, with all hits shown and timings
     timings = {"retrieve": _ms(retrieved - start), **result.timings_ms}
@@ -151,11 +153,38 @@ def _generated_or_fallback(evidence: Evidence, settings: Settings, embedder: Emb
         if produced or not fallback:
             raise
         log.warning("falling back to the extractive answer: %s", error)
-        result = extractive(evidence, embedder)
+        result = numbered_by_appearance(extractive(evidence, embedder))
         yield result.text
         return replace(result, reason=f"LLM unavailable ({error}); extractive answer")
     raise LLMError("the LLM stream ended without an answer")
 
+
+# --- citation numbers ----------------------------------------------------------------------------
+def numbered_by_appearance(result: Answer) -> Answer:
+    """``result`` with its markers renumbered [1], [2], … in order of first appearance in the text.
+
+    Verification numbers a citation by the passage it quotes, so an answer may read [3], [1]; readers
+    expect [1] first. Each citation keeps its passage as ``hit``; numbering twice changes nothing.
+    """
+    numbers = appearance_numbers(result.text)
+    for n in sorted({c.n for c in result.citations} - set(numbers)):  # cited, yet no marker left in the text
+        numbers[n] = len(numbers) + 1
+    citations = [replace(c, n=numbers[c.n], hit=c.hit or c.n) for c in result.citations]
+    return replace(result, text=renumber_markers(result.text, numbers),
+                   citations=tuple(sorted(citations, key=lambda c: (c.n, c.start))))
+
+
+def appearance_numbers(text: str) -> dict[int, int]:
+    """Each number cited by a marker of ``text`` → its rank by first appearance (1, 2, …)."""
+    order = dict.fromkeys(n for marker in MARKER.finditer(text) for n in parse_markers(marker.group()))
+    return {n: rank for rank, n in enumerate(order, start=1)}
+
+
+def renumber_markers(text: str, numbers: Mapping[int, int] | None = None) -> str:
+    """``text`` with every marker's numbers mapped through ``numbers`` (default: by first appearance),
+    written one per bracket (``[1, 3]`` → ``[1][2]``). Safe on a partly streamed text."""
+    numbers = appearance_numbers(text) if numbers is None else numbers
+    return MARKER.sub(lambda m: "".join(f"[{numbers.get(n, n)}]" for n in parse_markers(m.group())), text)
 
 
 # --- generated ----------------------------------------------------------------------------------

@@ -94,7 +94,12 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
-    """Evidence for the claims marked ``[n]``: the chunk and the exact quoted span of its text."""
+    """Evidence for the claims marked ``[n]``: the chunk and the exact quoted span of its text.
+
+    ``n`` is the marker's number in the answer text (1, 2, … in order of first appearance); ``hit`` is the
+    cited passage's 1-based position in ``Answer.hits`` (0 until the answer is numbered: ``n`` is then the
+    passage number, as the verifier assigns it).
+    """
 
     n: int
     chunk_id: str
@@ -106,6 +111,7 @@ class Citation:
     quote: str
     start: int
     end: int
+    hit: int = 0
 
 
 @dataclass(frozen=True)
