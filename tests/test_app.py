@@ -6,7 +6,6 @@ reportlab PDFs rendered by pypdfium2, and the OpenAI wire format from tests/open
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -14,13 +13,17 @@ import pytest
 from conftest import REFERENCE_REPORT, ROOT
 from openai_stub import OpenAIStub
 from pdfmaker import make_pdf
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import app
 from ingest.job import ingest_paths
+from ingest.uploads import ingest_uploads
 from rag.library import Library
 from rag.settings import CONFIG_ENV, ENV, Settings
+from ui.chat import FLAG_LABELS, scope_text
+from ui.evaluation import DATASETS
+from ui.library import result_markdown
+from ui.markdown import answer_markdown, markdown_text, quote_markdown, without_marks
+from ui.sources import neighbours
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 180  # seconds per script run: the first one loads the embedding model on a busy machine
@@ -33,7 +36,6 @@ OTHER_NOTE = """# Harbour logistics weekly
 
 Container volumes at the northern harbour fell to 310 thousand boxes as storms closed two berths.
 """
-OUTLINE = app.OUTLINE[:3]
 
 
 @pytest.fixture(scope="module")
@@ -81,59 +83,37 @@ def _captions(at: AppTest) -> list[str]:
 # --- pure helpers -----------------------------------------------------------------------------------
 def test_markdown_text_escapes_everything_a_report_could_inject():
     hostile = "![t](https://e.x/p.png) [a](b) <img src=x onerror=alert(1)> **b** $x$ :red[y] # h"
-    assert app.markdown_text(hostile) == (
+    assert markdown_text(hostile) == (
         "\\!\\[t\\]\\(https\u2060\\:\\/\\/e\\.x\\/p\\.png\\) \\[a\\]\\(b\\) "
         "\\<img src\\=x onerror\\=alert\\(1\\)\\> \\*\\*b\\*\\* \\$x\\$ \\:red\\[y\\] \\# h"
     )
     # bare URLs, www names and e-mail addresses get an invisible word joiner so GFM cannot link them
-    assert app.markdown_text("www.e.x a@b.cn") == "www\u2060\\.e\\.x a\u2060\\@b\\.cn"
+    assert markdown_text("www.e.x a@b.cn") == "www\u2060\\.e\\.x a\u2060\\@b\\.cn"
 
 
 def test_markdown_text_highlights_quotes_line_by_line():
     expected = "ab :orange-background[**cd**]  \n:orange-background[**ef**] gh"
-    assert app.markdown_text("  ab cd\nef gh", [(5, 10)]) == expected
-    assert app.markdown_text("x [y] z w", [(6, 9), (2, 6)]) == (
+    assert markdown_text("  ab cd\nef gh", [(5, 10)]) == expected
+    assert markdown_text("x [y] z w", [(6, 9), (2, 6)]) == (
         "x :orange-background[**\\[y\\]**] :orange-background[**z w**]"
     )
-    assert app.markdown_text("one\n\ntwo\nthree") == "one\n\ntwo  \nthree"  # paragraphs and line breaks
+    assert markdown_text("one\n\ntwo\nthree") == "one\n\ntwo  \nthree"  # paragraphs and line breaks
 
 
 def test_answer_markers_link_to_their_sources():
-    assert app.answer_markdown("Revenue rose 12%.[1] Margin fell.[2]", 3) == (
+    assert answer_markdown("Revenue rose 12%.[1] Margin fell.[2]", 3) == (
         "Revenue rose 12\\%\\.[**\\[1\\]**](#source-3-1) Margin fell\\.[**\\[2\\]**](#source-3-2)"
     )
 
 
-def test_sanitize_filename():
-    assert app.sanitize_filename("../../etc/passwd.md") == "passwd.md"
-    assert app.sanitize_filename("C:\\Users\\me\\年报 2023 (final).PDF") == "年报_2023_(final).pdf"
-    assert app.sanitize_filename(".hidden.txt") == "hidden.txt"
-    assert app.sanitize_filename("a<b>c?.html") == "a_b_c.html"
-    assert app.sanitize_filename("...") == "upload"
-
-
-def test_save_uploads_rejects_oversized_and_unsupported_files(tmp_path):
-    files = [("ok.md", b"# Note\n\nText."), ("big.txt", b"x" * (1024 * 1024 + 1)), ("tool.exe", b"MZ")]
-    saved, rejected = app.save_uploads(tmp_path, files, max_mb=1)
-    assert saved == [tmp_path / "ok.md"] and (tmp_path / "ok.md").read_bytes() == b"# Note\n\nText."
-    assert [(r.path, r.status) for r in rejected] == [("big.txt", "failed"), ("tool.exe", "failed")]
-    assert rejected[0].reason == "1.0 MB is over the upload limit of 1 MB (REPORTQA_MAX_UPLOAD_MB)"
-    assert rejected[1].reason.startswith("unsupported file type; upload one of .htm, .html, .markdown, .md")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.md"]
-
-
-def test_page_png_boxes_the_quote_on_the_rendered_page(tmp_path):
-    quote = "Widget revenue reached 4.2 billion in 2023."
-    pdf = make_pdf(tmp_path / "r.pdf", [["Cover page."], ["Intro line.", quote]])
-    image = Image.open(io.BytesIO(app.page_png(str(pdf), 0.0, 2, (quote,), scale=1.0))).convert("RGB")
-    assert image.size == (596, 842)  # A4 (595.3 x 841.9 pt) at 72 dpi, rounded up
-    pixels = image.load()
-    outline = [(x, y) for y in range(image.height) for x in range(image.width) if pixels[x, y] == OUTLINE]
-    # make_pdf draws line 2 of a page at baseline 842 - 56 - 32 = 754 pt, i.e. 88 px from the top
-    assert outline and min(y for _, y in outline) >= 70 and max(y for _, y in outline) <= 96
-    assert min(x for x, _ in outline) >= 50  # starts at the left margin (56 pt)
-    plain = app.page_png(str(pdf), 0.0, 2, ("A sentence that is not on the page at all.",), scale=1.0)
-    assert OUTLINE not in Image.open(io.BytesIO(plain)).convert("RGB").getdata()
+def test_quotes_lose_the_reports_markdown_marks_and_keep_their_highlights():
+    text = "## 2.1 Outlook\n\n> - **Revenue** rose 12%.\n- Margin fell.\n2 * 3 stays"
+    plain, spans = without_marks(text, [(text.index("Revenue"), text.index(" rose")), (0, 6)])
+    assert plain == "2.1 Outlook\n\nRevenue rose 12%.\nMargin fell.\n2 * 3 stays"
+    assert [plain[a:b] for a, b in spans] == ["Revenue", "2.1"]
+    assert quote_markdown("#### ► 投资建议\n\n**建议关注：**(1)", [(13, 22)]) == (
+        "► 投资建议\n\n:orange-background[**建议关注：**]\\(1\\)"
+    )
 
 
 # --- chat -------------------------------------------------------------------------------------------
@@ -144,19 +124,33 @@ def test_question_gets_an_answer_with_linked_citations(monkeypatch, shared_libra
     assert {c.doc_id for c in answer.citations} == {_doc_id(shared_library, REFERENCE_REPORT.name)}
     bodies = [m.value for m in at.main.markdown]
     shown = next(b for b in bodies if "(#source-0-1)" in b)
-    assert "100万个 token" in shown and shown == app.answer_markdown(answer.text, 0)
+    assert "100万个 token" in shown and shown == answer_markdown(answer.text, 0)
     first = answer.citations[0]
-    assert at.subheader[0].value == f":small[\\[1\\] {app.markdown_text(REF_TITLE)}]"
+    assert at.subheader[0].value == f":small[\\[1\\] {markdown_text(REF_TITLE)}]"
     assert at.subheader[0].proto.anchor == "source-0-1"
     assert any(c.startswith(f"page {first.page} · ") for c in _captions(at))
     chunk = next(h.chunk for h in answer.hits if h.chunk.chunk_id == first.chunk_id)
-    highlighted = app.markdown_text(chunk.text, [(c.start, c.end) for c in answer.citations if c.n == 1])
+    highlighted = quote_markdown(chunk.text, [(c.start, c.end) for c in answer.citations if c.n == 1])
     assert highlighted in bodies and ":orange-background[**" in highlighted  # the quotes, in their passage
 
     # a Markdown report has no page image: the toggle shows the passages around the quote
     _checked(at.toggle(key="show-0-1").set_value(True).run())
-    around = [c for c in app.neighbours(shared_library, chunk) if c is not None]
-    assert around and all(app.markdown_text(c.text) in _captions(at) for c in around)
+    around = [c for c in neighbours(shared_library.store, chunk) if c is not None]
+    assert around and all(quote_markdown(c.text) in _captions(at) for c in around)
+
+
+def test_sources_are_numbered_from_one_and_show_no_markdown_marks(monkeypatch, shared_library):
+    at = _ask(_app(monkeypatch, shared_library), "国联证券给出的行业评级是什么？")
+    answer = at.session_state.turns[0].answer
+    assert answer.text.endswith("[1]") and [c.n for c in answer.citations] == [1]
+    assert answer.citations[0].hit > 1  # the passage is not the top hit, yet its marker reads [1]
+    assert [h.proto.anchor for h in at.main.subheader] == ["source-0-1"]
+    passage = next(h.chunk for h in answer.hits if h.chunk.chunk_id == answer.citations[0].chunk_id)
+    assert passage.text.startswith("#### ") and "**建议关注：**" in passage.text  # the report's own marks
+    shown = quote_markdown(passage.text, [(c.start, c.end) for c in answer.citations])
+    assert shown in [m.value for m in at.main.markdown]
+    assert shown.startswith("► 投资建议") and "\\#" not in shown and "\\*\\*" not in shown
+    assert "建议关注：\\(1\\) 国产算力基础设施：海光信息" in shown
 
 
 def test_refusal_shows_reason_and_scope_and_clear_scope_asks_again(monkeypatch, shared_library):
@@ -166,8 +160,8 @@ def test_refusal_shows_reason_and_scope_and_clear_scope_asks_again(monkeypatch, 
     refused = at.session_state.turns[0].answer
     assert not refused.answerable and refused.citations == ()
     assert refused.text.startswith(REFUSAL_ZH) and "原因" in refused.text
-    assert at.warning[0].value == app.markdown_text(refused.text)
-    assert f"**Scope:** {app.markdown_text('filters: Harbour logistics weekly')}" in _captions(at)
+    assert at.warning[0].value == markdown_text(refused.text)
+    assert f"**Scope:** {markdown_text('filters: Harbour logistics weekly')}" in _captions(at)
 
     _checked(at.button(key="clear-0").click().run())
     assert at.sidebar.multiselect(key="filter_docs").value == []
@@ -192,7 +186,7 @@ def test_follow_up_question_uses_the_conversation(monkeypatch, shared_library):
     assert follow.answerable and "强于大市" in follow.text
     assert follow.scope["doc_ids"] == [_doc_id(shared_library, REFERENCE_REPORT.name)]
     assert len(at.session_state.conversation.turns) == 2
-    scope = app.markdown_text(app.scope_text(follow, ""))
+    scope = markdown_text(scope_text(follow, ""))
     assert any(c.endswith(f"**scope:** {scope}") and "国联证券" in c for c in _captions(at))
 
     _checked(at.sidebar.button[0].click().run())  # "New conversation"
@@ -219,7 +213,7 @@ def test_llm_answer_streams_and_shows_verification_flags(monkeypatch, shared_lib
     answer = at.session_state.turns[0].answer
     assert answer.mode == "llm" and answer.answerable and answer.text.startswith(reply.split("[1]")[0])
     assert any(f.kind == "number_not_found" and "987" in f.detail for f in answer.flags)
-    shown = [f"**{app.FLAG_LABELS[f.kind]}:** {app.markdown_text(f.detail)}" for f in answer.flags]
+    shown = [f"**{FLAG_LABELS[f.kind]}:** {markdown_text(f.detail)}" for f in answer.flags]
     assert [w.value for w in at.warning] == shown
     assert any(w.startswith("**Number not found in the cited passage:** 987") for w in shown)
 
@@ -241,15 +235,15 @@ def test_pdf_citation_shows_the_page_image(monkeypatch, tmp_path, embedder):
 def test_uploaded_report_is_ingested_listed_and_deleted(monkeypatch, tmp_path, embedder):
     library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
     data, events = OTHER_NOTE.encode(), []
-    summary = app.ingest_uploads(library, [("../Harbour week<1>.md", data)], progress=events.append)
+    summary = ingest_uploads(library, [("../Harbour week<1>.md", data)], progress=events.append)
     stored = tmp_path / "library" / "uploads" / "Harbour_week_1.md"
     assert [(r.status, r.path) for r in summary.results] == [("new", str(stored))]
     assert stored.read_bytes() == data and events[-1].files_done == 1
-    again = app.ingest_uploads(library, [("Harbour week<1>.md", data)])
+    again = ingest_uploads(library, [("Harbour week<1>.md", data)])
     assert [r.status for r in again.results] == ["unchanged"]
-    changed = app.ingest_uploads(library, [("Harbour week<1>.md", data + b"\nVolumes rose later.\n")])
+    changed = ingest_uploads(library, [("Harbour week<1>.md", data + b"\nVolumes rose later.\n")])
     assert [r.status for r in changed.results] == ["replaced"]
-    line = app.result_markdown(changed.results[0])
+    line = result_markdown(changed.results[0])
     assert line.startswith(":blue[**replaced**] Harbour\\_week\\_1\\.md (1 pages, ")
 
     at = _app(monkeypatch, library, page="library")
@@ -276,7 +270,7 @@ MINI_SET = [
 
 
 def test_small_evaluation_runs_shows_results_and_compares_runs(monkeypatch, shared_library):
-    folder = Path(shared_library.settings.library) / app.DATASETS
+    folder = Path(shared_library.settings.library) / DATASETS
     folder.mkdir(exist_ok=True)
     (folder / "mini.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in MINI_SET))
     at = _app(monkeypatch, shared_library, page="evaluation")

@@ -76,8 +76,7 @@ def server(tmp_path_factory, embedder):
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "viewer",
-    ]
+    ]  # the toolbar mode comes from .streamlit/config.toml (read from the working folder)
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -131,6 +130,10 @@ def test_question_gets_an_answer_with_a_cited_page(server, page, tmp_path):
     page.wait_for_url("**#source-0-1")
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
     assert page.dialogs == []
+    # .streamlit/config.toml's minimal toolbar: no main menu (developer and viewer modes show one) and no
+    # Deploy button (developer mode, Streamlit's default on localhost, shows one when not headless)
+    assert page.get_by_test_id("stMainMenu").count() == 0
+    assert page.get_by_test_id("stAppDeployButton").count() == 0
 
 
 def test_uploaded_report_markup_is_shown_as_text_and_never_runs(server, page, tmp_path):
@@ -161,7 +164,9 @@ def test_uploaded_report_markup_is_shown_as_text_and_never_runs(server, page, tm
 def test_evaluation_page_lists_the_bundled_question_set(server, page, tmp_path):
     page.goto(f"{server}/evaluation", wait_until="domcontentloaded")
     page.get_by_role("button", name="Run evaluation").wait_for(timeout=WAIT_MS)
-    chosen = page.get_by_role("combobox", name="Question set").input_value()
-    assert chosen == "reference_report_zh.jsonl (bundled)"
+    sets = page.get_by_role("combobox", name="Question set")
+    assert sets.input_value().endswith(".jsonl (bundled)")
+    sets.click()
+    page.get_by_role("option", name="reference_report_zh.jsonl (bundled)").wait_for(timeout=10_000)
     page.screenshot(path=str(tmp_path / "evaluation.png"), full_page=True)
     assert page.dialogs == []
