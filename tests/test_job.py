@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from conftest import REFERENCE_REPORT, ROOT
 
-from ingest.job import FAILED, NEW, REPLACED, UNCHANGED, delete_document, ingest_paths
+from ingest.job import FAILED, NEW, REPLACED, UNCHANGED, delete_document, file_doc_id, ingest_paths
 from rag.library import Library
 
 REPORT_TEXT = REFERENCE_REPORT.read_text(encoding="utf-8")
@@ -127,22 +126,39 @@ def _run_cli(*args: str) -> subprocess.Popen:
     )
 
 
+# A real `reportqa ingest` process that SIGKILLs itself at a chosen moment, the same on every machine: the
+# first batch of the second file's chunks is in Chroma, that document's record is not.
+_KILLED_MID_WRITE = r"""
+import os, signal, sys
+from rag.store import Store
+from reportqa.cli import main
+
+add_chunks = Store.add_chunks
+
+def add_then_die(self, chunks, vectors):
+    add_chunks(self, chunks, vectors)
+    if self.documents():  # one document complete, the next one half-written
+        os.kill(os.getpid(), signal.SIGKILL)
+
+Store.add_chunks = add_then_die
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 @pytest.mark.slow
 def test_kill_9_mid_ingest_then_rerun_equals_a_clean_run(settings, embedder, tmp_path):
     docs = tmp_path / "docs"
-    _write_variants(docs, 6)
+    first, second, *_ = _write_variants(docs, 6)
     killed_lib, clean_lib = tmp_path / "killed", tmp_path / "clean"
 
-    proc = _run_cli("ingest", str(docs), "--library", str(killed_lib))
-    assert proc.stdout is not None
-    for line in proc.stdout:  # wait until the job is demonstrably half-way: one file done, others pending
-        if line.startswith("new"):
-            break
-    time.sleep(0.4)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    interrupted = Library(settings.with_(library=killed_lib), embedder=embedder)
-    assert 1 <= len(interrupted.store.documents()) < 6
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_WRITE, "ingest", str(docs), "--library",
+                             str(killed_lib)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    interrupted = Library(settings.with_(library=killed_lib), embedder=embedder).store
+    assert [d.source for d in interrupted.documents()] == [first.name]
+    assert interrupted.unfinished() == [file_doc_id(second.read_bytes())]
+    assert interrupted.chunk_count() > interrupted.documents()[0].chunks  # the half-written document's chunks
     del interrupted
 
     rerun = _run_cli("ingest", str(docs), "--library", str(killed_lib))
