@@ -33,6 +33,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rag.store import ConcurrentWriteError, Store, chunk_from, chunk_meta
+from rag.terms import STATEMENTS, statements_in
 from rag.text import STOPWORDS, number_key, tokenize
 from rag.types import Chunk, Kind
 
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 # Bump when rag.text.tokenize changes what it emits; jieba's version is part of it (its dictionary segments).
 TOKENIZER_VERSION = (f"rag.text.tokenize/1+number_key+snowball-en;jieba/{version('jieba')};"
                      f"pystemmer/{version('PyStemmer')}")
-_FORMAT = "bm25s+vectors+records+pages/4"  # what the folder holds; a folder of another format is rebuilt
+_FORMAT = "bm25s+vectors+records+pages+statements/5"  # what the folder holds; a folder of another format is rebuilt
 _NUMERIC = re.compile(r"-?\d+(?:\.\d+)?")
 _KINDS = tuple(Kind)
 _META, _VECTORS, _RECORDS, _OFFSETS = "chunks.json", "vectors.npy", "records.npy", "offsets.npy"
@@ -65,6 +66,7 @@ class SearchIndex:
     doc_codes: np.ndarray             # int32 per chunk
     kind_codes: np.ndarray            # int8 per chunk, index into tuple(Kind)
     page_codes: np.ndarray            # int32 per chunk: one code per (document, first page) of the library
+    statement_bits: np.ndarray        # uint8 per chunk: bit i set when its page heads rag.terms.STATEMENTS[i]
     bm25: object | None               # bm25s.BM25, None when the library has no chunks
     vectors: np.ndarray | None        # float32 (chunks, dim), unit rows
     records: np.ndarray               # uint8: every chunk's JSON [text, Chroma metadata], one after another
@@ -168,6 +170,11 @@ class SearchIndex:
         else:
             out[rows] = np.asarray(similarities(self.vectors, vector))[rows]
         return out
+
+    def statement_mask(self, statements: Iterable[str]) -> np.ndarray:
+        """True for chunks on pages that head one of ``statements`` (names of rag.terms.STATEMENTS)."""
+        bits = sum(1 << STATEMENTS.index(s) for s in set(statements) if s in STATEMENTS)
+        return (self.statement_bits & bits) > 0
 
     def page_of(self, chunk_id: str) -> int:
         """The page code of a chunk (chunks with the same code lie on the same page of one document)."""
@@ -281,6 +288,7 @@ def _make(meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None],
         doc_codes=np.asarray(meta["doc_codes"], dtype=np.int32),
         kind_codes=np.asarray([_KINDS.index(Kind(k)) for k in meta["kinds"]], dtype=np.int8),
         page_codes=np.asarray(meta["page_codes"], dtype=np.int32),
+        statement_bits=np.asarray(meta["statement_bits"], dtype=np.uint8),
         bm25=bm25,
         vectors=arrays["vectors"],
         records=arrays["records"],
@@ -349,6 +357,7 @@ def _build(store: Store, path: Path, fingerprint: str) -> SearchIndex:
         "chunk_ids": [c.chunk_id for c in chunks], "doc_ids": doc_ids,
         "doc_codes": [code[c.doc_id] for c in chunks], "kinds": [c.kind.value for c in chunks],
         "page_codes": _page_codes(chunks),
+        "statement_bits": _statement_bits(chunks),
     }
     bm25 = vectors = None
     if chunks:
@@ -363,6 +372,15 @@ def _build(store: Store, path: Path, fingerprint: str) -> SearchIndex:
         _save(path, meta, bm25, arrays, store.settings.collection)
     log.info("search index built at %s (%d chunks, %d documents)", path, len(chunks), len(doc_ids))
     return _make(meta, bm25, arrays, path, "built")
+
+
+def _statement_bits(chunks: Sequence[Chunk]) -> list[int]:
+    """Per chunk, the statements its page heads (any chunk of the page holding the statement's heading)."""
+    pages: dict[tuple[str, int], int] = {}
+    for chunk in chunks:
+        bits = sum(1 << STATEMENTS.index(name) for name in statements_in(f"{chunk.section}\n{chunk.text}"))
+        pages[(chunk.doc_id, chunk.page)] = pages.get((chunk.doc_id, chunk.page), 0) | bits
+    return [pages[(c.doc_id, c.page)] for c in chunks]
 
 
 def _page_codes(chunks: Sequence[Chunk]) -> list[int]:

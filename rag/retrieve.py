@@ -52,13 +52,16 @@ class Ranking:
     BM25 over chunks weighs 1. ``dense`` multiplies the dense list's readability weight
     (:func:`fusion_weights`); ``page`` weighs the page lists (a chunk ranked by its page's score: the best
     chunk of the page plus ``page_rest`` times the others) against the chunk lists; ``expansion`` weighs
-    the finance vocabulary's phrases that the question did not say against its own words.
+    the finance vocabulary's phrases that the question did not say against its own words; a chunk on a page
+    of a statement that prints what the question asks (a capex question: the cash flow statement) has its
+    BM25 score raised by the share ``statement``.
     """
 
     dense: float = 1.0
     page: float = 1.0
     page_rest: float = 0.3
     expansion: float = 0.3
+    statement: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ def retrieve(
     lexical = index.scores(tokens)
     if query.expansion and ranking.expansion and len(lexical):
         lexical = lexical + ranking.expansion * _phrase_scores(index, query.expansion)
+    if query.statements and ranking.statement and len(lexical):  # pages of the statement printing it
+        lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
     clock.lap("bm25")
     dense = None
     if weights["dense"] > 0:  # skipped when the model cannot read the question

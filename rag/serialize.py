@@ -25,8 +25,8 @@ def answer_to_dict(answer: Answer, max_hits: int = 10) -> dict[str, Any]:
         "reason": answer.reason,
         "mode": answer.mode,
         "citations": [
-            {"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "file": c.source, "title": c.title,
-             "page": c.page, "section": c.section, "quote": c.quote}
+            {"n": c.n, "hit": c.hit, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "file": c.source,
+             "title": c.title, "page": c.page, "section": c.section, "quote": c.quote}
             for c in answer.citations
         ],
         "flags": [{"kind": f.kind, "detail": f.detail} for f in answer.flags],

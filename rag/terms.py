@@ -17,7 +17,7 @@ from importlib import resources
 
 from rag.text import cjk_ratio, tokenize
 
-__all__ = ["QUESTION_WORDS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms", "finance_terms",
+__all__ = ["QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "statements_in", "FinanceTerm", "Query", "analyze", "content_terms", "finance_terms",
            "is_mostly_cjk", "language", "vocabulary"]
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -108,6 +108,32 @@ def language(question: str) -> str:
 
 def is_mostly_cjk(text: str) -> bool:
     return cjk_ratio(text) > 0.5
+
+
+# Headings that open a statement page, by the vocabulary's statement names. A page of the key-figures table
+# (主要会计数据和财务指标, "Selected financial data", "Financial highlights") counts as income, balance and cash
+# flow at once; a broker's forecast table (盈利预测与估值, 主要财务指标) as forecast.
+STATEMENT_HEADINGS: dict[str, re.Pattern[str]] = {
+    "income": re.compile(
+        r"statements? of (?:consolidated )?(?:income|operations|earnings|comprehensive income)|income statements?"
+        r"|利润表|损益表|主要会计数据|selected financial data|financial highlights", re.I),
+    "balance": re.compile(
+        r"balance sheets?|statements? of (?:consolidated )?financial (?:position|condition)|资产负债表|主要会计数据"
+        r"|selected financial data", re.I),
+    "cash_flow": re.compile(r"statements? of (?:consolidated )?cash flows?|cash flows? statements?|现金流量表"
+                            r"|主要会计数据", re.I),
+    "equity": re.compile(r"statements? of (?:changes in )?(?:consolidated )?(?:share|stock)holders['’]? equity"
+                         r"|所有者权益变动表|股东权益变动表", re.I),
+    "forecast": re.compile(r"盈利预测|财务预测|主要财务指标|估值表|financial (?:forecasts?|summary|projections)"
+                           r"|earnings forecasts?|valuation (?:table|summary)", re.I),
+    "legal": re.compile(r"legal proceedings|重大诉讼|诉讼事项", re.I),
+}
+STATEMENTS = tuple(STATEMENT_HEADINGS)
+
+
+def statements_in(text: str) -> tuple[str, ...]:
+    """The statements whose heading ``text`` holds (a page's text: which statement the page is)."""
+    return tuple(name for name, pattern in STATEMENT_HEADINGS.items() if pattern.search(text))
 
 
 @lru_cache(maxsize=1)

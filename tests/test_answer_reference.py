@@ -81,7 +81,7 @@ def assert_clean(result: Answer) -> None:
     """Answered, verified without findings, every citation an exact span of its chunk quoted in the text."""
     assert result.answerable and result.citations and result.flags == (), result.text
     for citation in result.citations:
-        chunk = result.hits[citation.n - 1].chunk
+        chunk = result.hits[citation.hit - 1].chunk
         assert (citation.chunk_id, citation.page) == (chunk.chunk_id, 1)
         assert chunk.text[citation.start : citation.end] == citation.quote and citation.quote in result.text
 
@@ -92,7 +92,7 @@ def test_answer_cites_the_expected_chunk_and_states_the_fact(report, question, s
     result = answer(question, report)
     assert_clean(result)
     first = result.citations[0]
-    cited = result.hits[first.n - 1].chunk
+    cited = result.hits[first.hit - 1].chunk
     assert (first.section, first.page, chunk_text in cited.text) == (section, 1, True)
     assert fact in result.text
     assert result.text.startswith(first.quote)  # the answer opens with the first cited sentence
@@ -132,7 +132,7 @@ def test_follow_up_with_a_new_subject_is_answered_about_it(report):
     follow = answer("那 Sora 呢？", report, conversation=chat)
     assert_clean(follow)
     assert "60s" in follow.text  # the question it continues asked "how big": Sora's figure is its length
-    assert all("Sora" in follow.hits[c.n - 1].chunk.text for c in follow.citations)
+    assert all("Sora" in follow.hits[c.hit - 1].chunk.text for c in follow.citations)
     assert "Gemini" not in follow.text
     # the report says nothing of a context window for Sora, and the answer says so beside the quote
     assert follow.reason == "说明：关于“Sora”的段落没有提到：上下文, 窗口；以上是其中最相关的内容。"

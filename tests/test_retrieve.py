@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.library import Library
-from rag.retrieve import Filters, detect_scope, fuse, fusion_weights, retrieve
+from rag.retrieve import Filters, Ranking, detect_scope, fuse, fusion_weights, retrieve
 from rag.settings import Settings
 from rag.types import Chunk, Document, Kind
 
@@ -81,7 +81,7 @@ def test_chinese_question_without_spaces_ranks_the_right_chunk_first(shared):
 
 
 def test_number_with_separators_is_matched_whole(shared):
-    result = retrieve(shared, "哪家公司营业收入为1,505.60亿元？", auto_scope=False)
+    result = retrieve(shared, "哪家公司2023年营业收入为1,505.60亿元？", auto_scope=False)
     assert ids(result)[0] == "maotai:0"
     # "1505" alone is a different number: BM25 finds the 1505元 price, never the 1,505.60 revenue
     lone = retrieve(shared, "1505", auto_scope=False)
@@ -212,3 +212,29 @@ def test_scope_names_come_from_file_names_and_legal_names():
     assert detect_scope("国联证券给出的行业评级", docs).doc_ids == ("glsc",)
     assert detect_scope("Amazon's AWS revenue", docs).doc_ids == ("amzn",)
     assert detect_scope("What does the annual report say about 2019 revenue?", docs) is None
+
+
+def test_finance_vocabulary_finds_line_items_the_question_does_not_say(shared):
+    capex = retrieve(shared, "What was 3M's capex in 2018?")
+    assert ids(capex)[0] == "3m18:0"  # "Purchases of property, plant and equipment"
+    # asked in Chinese of an English filing: 营业收入 is searched as "net sales" too
+    revenue = retrieve(shared, "3M 2018年的营业收入是多少？")
+    assert revenue.scope is not None and ids(revenue)[0] == "3m18:1"
+    without = retrieve(shared, "3M 2018年的营业收入是多少？", ranking=Ranking(expansion=0.0))
+    assert ids(without)[0] == "3m18:0"  # only "2018" matched: the capex sentence came first
+
+
+def test_one_chunk_per_page_while_other_pages_exist(tmp_path, embedder):
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    texts = [(1, "Net sales grew 3 percent in the quarter, net sales were strong."),
+             (1, "Net sales grew 4 percent in the quarter, net sales were strong."),
+             (1, "Net sales grew 5 percent in the quarter, net sales were strong."),
+             (2, "Net sales by region are shown below.")]
+    chunks = [Chunk(chunk_id=f"one:{i}", doc_id="one", ordinal=i, text=text, source="filing.pdf", page=page,
+                    page_end=page) for i, (page, text) in enumerate(texts)]
+    library.store.add_chunks(chunks, library.embedder.encode([c.text for c in chunks]))
+    library.store.put_document(Document(doc_id="one", source="filing.pdf", path="filing.pdf", pages=2,
+                                        chunks=4, ingested_at="2024-04-01T00:00:00+00:00", fmt="pdf"))
+    hits = retrieve(library, "net sales", k=4).hits
+    assert [h.chunk.page for h in hits[:2]] == [1, 2]  # page 2 before the second chunk of page 1
+    assert sorted(h.chunk.chunk_id for h in hits) == ["one:0", "one:1", "one:2", "one:3"]
