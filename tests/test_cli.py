@@ -172,3 +172,14 @@ def test_chat_answers_piped_questions_with_follow_ups_and_shows_a_source(ingeste
     assert passage.startswith("[1] ") and f"»{quote}«" in passage  # the whole passage, the quote marked
     assert missing.startswith("no citation 9; the last answer cites 1")
     assert "那 Gemini 呢" not in out  # :quit ended the session
+
+
+def test_the_command_line_is_the_reportqa_package_not_a_top_level_cli_module(tmp_path):
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["scripts"] == {"reportqa": "reportqa.cli:main"}
+    assert "cli" not in project["tool"]["setuptools"].get("py-modules", [])
+    done = subprocess.run([sys.executable, "-m", "reportqa", "--help"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)  # outside the checkout: the installed package
+    assert done.returncode == 0 and "{ingest,library,delete,ask,chat,eval,app,demo}" in done.stdout
