@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Callable, TextIO
 
 from ingest.job import EMBEDDING, FAILED, INDEXING, READING, UNCHANGED, Progress
 
@@ -139,7 +139,7 @@ class BarProgress:
         self.bar.close()
 
 
-def ingest_progress(out: TextIO | None = None, err: TextIO | None = None) -> Any:
+def ingest_progress(out: TextIO | None = None, err: TextIO | None = None) -> LogProgress | BarProgress:
     """The renderer for this process's stderr, started; call ``close()`` when the job is done."""
     out, err = out or sys.stdout, err or sys.stderr
     renderer = BarProgress(out, err) if err.isatty() else LogProgress(out, err)
