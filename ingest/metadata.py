@@ -88,7 +88,9 @@ def _registrant(cover: str, info: dict[str, str]) -> str:
         exact = re.search(r"\(?exact name of registrant", line, re.IGNORECASE)
         if exact:
             before = _after_file_number(line[: exact.start()])
-            return before or (_after_file_number(lines[index - 1]) if index else "")
+            for previous in reversed(lines[max(0, index - 3):index]):  # the nearest line that is no rule
+                before = before or _after_file_number(previous)
+            return before
         filed = re.search(r"commission file n(?:o\.|umber)[:\s]*[\d-]+\s*(.*)$", line, re.IGNORECASE)
         if filed:
             name = filed.group(1) or (lines[index + 1] if index + 1 < len(lines) else "")
@@ -103,7 +105,17 @@ def _registrant(cover: str, info: dict[str, str]) -> str:
 
 
 def _after_file_number(text: str) -> str:
-    return re.sub(r"^.*commission file n(?:o\.|umber)[:\s]*[\d-]+\s*", "", text, flags=re.I).strip(" (")
+    return without_rules(re.sub(r"^.*commission file n(?:o\.|umber)[:\s]*[\d-]+\s*", "", text, flags=re.I)).strip(" (")
+
+
+_RULE = re.compile(r"^[\s_\-—–=*·.~|]+|[\s_\-—–=*·~|]+$")
+
+
+def without_rules(text: str) -> str:
+    """``text`` without the rule lines and page furniture around it ("_____ SQUARE, INC." -> "SQUARE, INC.");
+    "" when nothing with two letters is left (a line of underscores is no title)."""
+    kept = _RULE.sub("", text)
+    return kept if len(re.findall(r"[A-Za-z\u4e00-\u9fff]", kept)) >= 2 else ""
 
 
 def _filing_period(cover: str, pages: Sequence[str]) -> str:
@@ -207,7 +219,7 @@ def _headline(first: str) -> str:
     skip = re.compile(r"^(证券研究报告|研究报告|行业研究|公司研究|分析师|执业|邮箱|联系人|投资建议|投资评级|评级|上次|"
                       r"资料来源|请务必|本报告|Source|Analyst|.*(?:Research|研究所|研究院)$)", re.IGNORECASE)  # mastheads
     for line in [line for line in first.splitlines() if line.strip()][:25]:
-        text = re.sub(r"^\s*#{1,6}\s*", "", line).replace("**", "").strip().lstrip(MARKERS + " ")
+        text = without_rules(re.sub(r"^\s*#{1,6}\s*", "", line).replace("**", "").strip().lstrip(MARKERS + " "))
         if 16 <= weight(text) <= 120 and not re.search(r"[。！？；.!?]$", text) and not skip.match(text) \
                 and not is_caption(text) and not _date_in(text) and "|" not in text:
             return text

@@ -29,8 +29,8 @@ from rag.verify import MARKER, parse_markers, verify
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Conversation", "Evidence", "answer", "answer_stream", "extractive", "generated", "language",
-           "make_evidence", "numbered_by_appearance", "refusal", "renumber_markers"]
+__all__ = ["Conversation", "Evidence", "answer", "answer_stream", "extractive", "gather_evidence", "generated",
+           "language", "make_evidence", "numbered_by_appearance", "refusal", "renumber_markers"]
 
 HITS_SHOWN = 10  # hits returned with every answer
 SUBJECT_DEPTH = 50  # fused candidates searched for passages about a follow-up's new subject
@@ -62,7 +62,7 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
 
     # 1. follow-up context and retrieval
     follow = conversation.follow_up(question) if conversation else FollowUp(False)
-    evidence = _evidence(library, question, filters, follow, max(context_size, HITS_SHOWN))
+    evidence = gather_evidence(library, question, filters, follow, max(context_size, HITS_SHOWN))
     retrieved = time.perf_counter()
 
     # 2. compose or generate (each refuses on weak evidence / says so), verified inside
@@ -84,9 +84,10 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
     yield result
 
 
-def _evidence(library: Library, question: str, filters: Filters | None, follow: FollowUp,
-              depth: int) -> Evidence:
+def gather_evidence(library: Library, question: str, filters: Filters | None = None,
+                    follow: FollowUp | None = None, depth: int = HITS_SHOWN) -> Evidence:
     """The ``depth`` best passages for ``question`` in its conversation's context, with term statistics."""
+    follow = follow or FollowUp(False)
     retrieval = retrieve(library, question, k=max(depth, SUBJECT_DEPTH) if follow.subject else depth,
                          filters=_with_scope(filters, follow), extra_terms=follow.extra_terms)
     hits = about(retrieval.hits, follow.subject)[:depth]

@@ -21,11 +21,12 @@ from rag.conversation import entities
 from rag.library import Library
 from rag.text import split_sentences
 from rag.types import Answer, Chunk, Hit
-from rag.terms import YEAR, content_terms, language
+from rag.terms import YEAR, content_terms, language, question_focus
 from rag.verify import coverage, missing_terms
 
-__all__ = ["EXTRACT_CHUNKS", "Evidence", "field_labels", "gate", "key_terms", "language", "make_evidence",
-           "mentions", "passage_text", "question_focus", "refusal", "term_stats", "usable"]
+__all__ = ["EXTRACT_CHUNKS", "Evidence", "Strength", "Thresholds", "field_labels", "gate", "key_terms", "language",
+           "make_evidence", "mentions", "passage_text", "passes", "question_focus", "refusal", "strength",
+           "term_stats", "usable"]
 
 EXTRACT_CHUNKS = 5  # passages the extractive answer reads (and may cite)
 # Evidence gate, calibrated after real ingestion on the reference report (65 answerable / 10 not),
@@ -50,9 +51,6 @@ FIELD_WORDS = {"rating": ("评级", "投资评级", "rating")}
 _ASKING = re.compile(r"^(?:几.|哪.|多[少长大久高快远].*|这篇|该篇|本篇|此篇)$")
 _ASKING_WORDS = frozenset(
     "列出 列举 举例 例子 说明 含义 意味 具体 大致 体现 包含 涉及 出自 撰写 给出 给予 方面 一下".split()
-)
-_LEAD_IN = re.compile(
-    r"^[^?？]*[:：]\s*(?=(?:what|which|how|who|when|where|why|is|are|was|were|did|does|do)\b)", re.I
 )
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
 _SPACE = re.compile(r"\s+")
@@ -96,20 +94,6 @@ def key_terms(question: str) -> tuple[str, ...]:
     return kept or terms
 
 
-def question_focus(question: str) -> str:
-    """The interrogative sentence(s) of a question, without instructions around them.
-
-    "Assume you are an analyst. Answer using the balance sheet: what is the FY2018 net PP&E for 3M?
-    Round to two decimals." -> "what is the FY2018 net PP&E for 3M?" (instructions name no evidence).
-    """
-    asked = [s for s in split_sentences(question) if s.rstrip().endswith(("?", "？"))]
-    if not asked:
-        return question
-    focus = " ".join(s.strip() for s in asked)
-    lead_in = _LEAD_IN.search(focus)
-    return focus[lead_in.end():] if lead_in else focus
-
-
 def term_stats(library: Library, terms: tuple[str, ...]) -> tuple[dict[str, float], tuple[str, ...]]:
     """IDF of each term over the library's chunks (the BM25 index's statistics), and the terms no chunk has.
 
@@ -146,22 +130,34 @@ def refusal(evidence: Evidence, key: str, mode: str, **fill: Any) -> Answer:
 Similarity = Callable[[], float | None]
 
 
-def gate(evidence: Evidence, mode: str, similarity: Similarity | None = None) -> Answer | None:
-    """A refusal when nothing was retrieved, or (extractive) when the evidence is too weak; else None.
+@dataclass(frozen=True)
+class Thresholds:
+    """When the extractive answer trusts its evidence (fitted: docs/results.md, "Fitting the gate").
 
-    Too weak: an English question names something the library never mentions (Tesla); the top passages
-    miss a year or a Latin name the question requires; or the best passage covers less than
-    :data:`MIN_EVIDENCE` of the question's weighted key terms, unless it covers :data:`MIN_DENSE_COVERAGE`
-    and ``similarity()`` (the best cosine of the question with a sentence of the top passages, None where
-    the model cannot read them) reaches :data:`MIN_SIMILARITY`. The floor keeps a question whose key
-    words are mostly absent refused however similar its topic.
+    The best top passage must cover ``evidence`` of the question's IDF-weighted key terms, or cover
+    ``dense_coverage`` and hold a sentence whose cosine with the question reaches ``similarity`` (where the
+    model reads both). The floor keeps a question whose key words are mostly absent refused however
+    similar its topic.
     """
-    if not evidence.hits:
-        if evidence.empty_reason.startswith("filtered out"):
-            return refusal(evidence, "filtered_out", mode, scope=evidence.scope.get("label") or "filters")
-        return refusal(evidence, "nothing_matched", mode)
-    if mode == "llm":
-        return None  # the model reads paraphrases and other languages; it refuses by itself
+
+    evidence: float = MIN_EVIDENCE
+    dense_coverage: float = MIN_DENSE_COVERAGE
+    similarity: float = MIN_SIMILARITY
+
+
+@dataclass(frozen=True)
+class Strength:
+    """What the gate measured: a hard reason to refuse (``"entity_missing"`` with the missing names), or
+    the best passage's weighted coverage and, when asked for, the best sentence similarity."""
+
+    covered: float = 0.0
+    missing: str = ""  # names or years the passages lack (hard refusal), "" when none
+    best: str = ""  # the best-covering passage's text
+    similarity: Similarity | None = None
+
+
+def strength(evidence: Evidence, similarity: Similarity | None = None) -> Strength:
+    """:class:`Strength` of non-empty evidence: missing names/years first, else the best coverage."""
     join = "、" if evidence.lang == "zh" else ", "
     found = usable(evidence)
     unknown = unknown_names(evidence)
@@ -169,19 +165,48 @@ def gate(evidence: Evidence, mode: str, similarity: Similarity | None = None) ->
         years, names = required_names(evidence)
         first = passage_text(evidence.hits[0])
         absent = [y for y in years if y not in first] + [n for n in names if not mentions(first, n)]
-        return refusal(evidence, "entity_missing", mode, missing=join.join(unknown or absent))
+        return Strength(missing=join.join(unknown or absent) or "-")
     texts = [passage_text(evidence.hits[n - 1]) for n in found]
     best = max(texts, key=lambda t: coverage(evidence.terms, t, evidence.weights))
-    covered = coverage(evidence.terms, best, evidence.weights)
-    if covered >= MIN_EVIDENCE or (covered >= MIN_DENSE_COVERAGE and _close(similarity)):
+    return Strength(coverage(evidence.terms, best, evidence.weights), "", best, similarity)
+
+
+def passes(measured: Strength, thresholds: Thresholds) -> bool:
+    """Whether measured evidence is strong enough under ``thresholds``."""
+    if measured.missing:
+        return False
+    if measured.covered >= thresholds.evidence:
+        return True
+    return measured.covered >= thresholds.dense_coverage and _close(measured.similarity, thresholds.similarity)
+
+
+def gate(evidence: Evidence, mode: str, similarity: Similarity | None = None,
+         thresholds: Thresholds | None = None) -> Answer | None:
+    """A refusal when nothing was retrieved, or (extractive) when the evidence is too weak; else None.
+
+    Too weak: an English question names something the library never mentions (Tesla); the top passages
+    miss a year or a Latin name the question requires; or the best passage fails :class:`Thresholds`.
+    ``similarity()`` is the best cosine of the question with a sentence of the top passages (None where
+    the model cannot read them), computed only when the coverage alone does not decide.
+    """
+    if not evidence.hits:
+        if evidence.empty_reason.startswith("filtered out"):
+            return refusal(evidence, "filtered_out", mode, scope=evidence.scope.get("label") or "filters")
+        return refusal(evidence, "nothing_matched", mode)
+    if mode == "llm":
+        return None  # the model reads paraphrases and other languages; it refuses by itself
+    measured = strength(evidence, similarity)
+    if measured.missing:
+        return refusal(evidence, "entity_missing", mode, missing=measured.missing)
+    if passes(measured, thresholds or Thresholds()):
         return None
-    missing = ", ".join(missing_terms(evidence.terms, best)) or "-"
-    return refusal(evidence, "too_weak", mode, covered=f"{covered:.0%}", missing=missing)
+    missing = ", ".join(missing_terms(evidence.terms, measured.best)) or "-"
+    return refusal(evidence, "too_weak", mode, covered=f"{measured.covered:.0%}", missing=missing)
 
 
-def _close(similarity: Similarity | None) -> bool:
+def _close(similarity: Similarity | None, floor: float) -> bool:
     value = similarity() if similarity else None
-    return value is not None and value >= MIN_SIMILARITY
+    return value is not None and value >= floor
 
 
 def unknown_names(evidence: Evidence) -> list[str]:

@@ -35,7 +35,7 @@ from rag.types import Answer, Kind
 from rag.terms import content_terms
 from rag.verify import coverage, missing_terms, units, verify
 
-__all__ = ["asks_quantity", "extractive"]
+__all__ = ["asks_quantity", "best_similarity", "extractive"]
 
 MAX_SENTENCES = 3
 MIN_SENTENCE = 0.3  # a sentence must itself contain this share of the question's words to be quoted
@@ -90,8 +90,7 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
     candidates = _candidates(evidence)
     # embedded at most once, and only when the gate or the scoring needs it (embedding is the slow part)
     similar = cache(partial(_with_dense, evidence, candidates, embedder))
-    refused = gate(evidence, "extractive", lambda: max((c.dense for c in similar() if c.dense is not None),
-                                                       default=None))
+    refused = gate(evidence, "extractive", lambda: _best_dense(similar()))
     if refused is not None:
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     scored = _score(evidence, similar())
@@ -108,6 +107,15 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
     timings = {"compose": _ms(composed - start), "verify": _ms(time.perf_counter() - composed)}
     return Answer(evidence.question, checked.text, True, checked.citations, evidence.hits, evidence.scope,
                   checked.flags, _topic_note(evidence, chosen), "extractive", timings)
+
+
+def best_similarity(evidence: Evidence, embedder: Embedder | None) -> float | None:
+    """The gate's similarity: the best cosine of the question with a candidate sentence (None: unreadable)."""
+    return _best_dense(_with_dense(evidence, _candidates(evidence), embedder))
+
+
+def _best_dense(candidates: list[_Sentence]) -> float | None:
+    return max((c.dense for c in candidates if c.dense is not None), default=None)
 
 
 def _candidates(evidence: Evidence) -> list[_Sentence]:

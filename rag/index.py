@@ -16,9 +16,11 @@ back. With a Chroma server the index still lives in the local library folder (``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import operator
 import os
 import re
 import shutil
@@ -33,16 +35,18 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rag.store import ConcurrentWriteError, Store, chunk_from, chunk_meta
-from rag.terms import STATEMENTS, statements_in
+from rag.terms import STATEMENT_HEADINGS, STATEMENTS, statement_headings
 from rag.text import STOPWORDS, number_key, tokenize
 from rag.types import Chunk, Kind
 
 log = logging.getLogger(__name__)
 
 # Bump when rag.text.tokenize changes what it emits; jieba's version is part of it (its dictionary segments).
-TOKENIZER_VERSION = (f"rag.text.tokenize/1+number_key+snowball-en;jieba/{version('jieba')};"
+TOKENIZER_VERSION = (f"rag.text.tokenize/1+number_key+snowball-en+fiscal;jieba/{version('jieba')};"
                      f"pystemmer/{version('PyStemmer')}")
-_FORMAT = "bm25s+vectors+records+pages+statements/5"  # what the folder holds; a folder of another format is rebuilt
+# What the folder holds (the statement headings are part of it); a folder of another format is rebuilt.
+_FORMAT = "bm25s+vectors+records+pages+statements/6;" + hashlib.sha256(
+    "|".join(p.pattern for p in STATEMENT_HEADINGS.values()).encode()).hexdigest()[:8]
 _NUMERIC = re.compile(r"-?\d+(?:\.\d+)?")
 _KINDS = tuple(Kind)
 _META, _VECTORS, _RECORDS, _OFFSETS = "chunks.json", "vectors.npy", "records.npy", "offsets.npy"
@@ -301,7 +305,7 @@ def _make(meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None],
 def terms(text: str) -> list[str]:
     """BM25 terms: :func:`rag.text.tokenize`, numbers by value (1,505.60 = 1505.6; 1505 differs), English
     words without possessives, split at hyphens and stemmed (Snowball): "3M's" = "3M", "purchases" =
-    "purchase", "year-over-year" = "year over year". Chinese words stay jieba's."""
+    "purchase", "year-over-year" = "year over year", fiscal years as years ("FY2018" = "2018"). Chinese words stay jieba's."""
     out: list[str] = []
     for token in tokenize(text):
         if _NUMERIC.fullmatch(token):
@@ -314,10 +318,11 @@ def terms(text: str) -> list[str]:
 
 
 _POSSESSIVE = re.compile(r"['’]s$")
+_FISCAL = re.compile(r"^(?:fy|cy)((?:19|20)\d{2})$")  # FY2018 -> 2018, as statements head their columns
 
 
 def _english(word: str) -> list[str]:
-    parts = _POSSESSIVE.sub("", word).replace("’", "'").split("-")
+    parts = _FISCAL.sub(r"\1", _POSSESSIVE.sub("", word)).replace("’", "'").split("-")
     return [_stem(p) if p.isalpha() and len(p) > 3 else p for p in parts if p and p not in STOPWORDS]
 
 
@@ -375,12 +380,18 @@ def _build(store: Store, path: Path, fingerprint: str) -> SearchIndex:
 
 
 def _statement_bits(chunks: Sequence[Chunk]) -> list[int]:
-    """Per chunk, the statements its page heads (any chunk of the page holding the statement's heading)."""
+    """Per chunk, the statements headed on the pages it spans (a heading counts on the page it lies on:
+    a chunk that starts at the foot of page 57 may carry the heading of page 58)."""
     pages: dict[tuple[str, int], int] = {}
     for chunk in chunks:
-        bits = sum(1 << STATEMENTS.index(name) for name in statements_in(f"{chunk.section}\n{chunk.text}"))
-        pages[(chunk.doc_id, chunk.page)] = pages.get((chunk.doc_id, chunk.page), 0) | bits
-    return [pages[(c.doc_id, c.page)] for c in chunks]
+        for name, offset in statement_headings(chunk.text):
+            key = (chunk.doc_id, chunk.page_at(offset))
+            pages[key] = pages.get(key, 0) | 1 << STATEMENTS.index(name)
+    bits = []
+    for c in chunks:
+        spanned = range(c.page, max(c.page, c.page_end) + 1)
+        bits.append(functools.reduce(operator.or_, (pages.get((c.doc_id, p), 0) for p in spanned), 0))
+    return bits
 
 
 def _page_codes(chunks: Sequence[Chunk]) -> list[int]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.index import SearchIndex, open_index, terms
 from rag.library import Library
-from rag.terms import QUESTION_WORDS, YEAR, analyze, is_mostly_cjk
+from rag.terms import QUESTION_WORDS, YEAR, analyze, is_mostly_cjk, vocabulary
 from rag.text import cjk_ratio
 from rag.types import Document, Hit, Kind
 
@@ -62,6 +62,7 @@ class Ranking:
     page_rest: float = 0.3
     expansion: float = 0.3
     statement: float = 0.25
+    focus: bool = True  # search with the question's interrogative sentences, not its instructions
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,11 @@ def retrieve(
     mask = index.mask(restrict, filters.kinds)
     clock.lap("index")
     query = analyze(question)
-    tokens = query_terms(question) + [t for extra in extra_terms for t in terms(extra)]
+    asked = query.focus if ranking.focus else question
+    tokens = query_terms(asked) + [t for extra in extra_terms for t in terms(extra)]
+    if scope is not None:  # inside the scoped documents their own name discriminates nothing
+        named = set(terms(scope.matched))
+        tokens = [t for t in tokens if t not in named] or tokens
     lexical = index.scores(tokens)
     if query.expansion and ranking.expansion and len(lexical):
         lexical = lexical + ranking.expansion * _phrase_scores(index, query.expansion)
@@ -131,7 +136,7 @@ def retrieve(
     clock.lap("bm25")
     dense = None
     if weights["dense"] > 0:  # skipped when the model cannot read the question
-        vector = library.embedder.encode_one(question)
+        vector = library.embedder.encode_one(asked)
         clock.lap("embed")
         dense = index.dense_scores(vector, mask)
     clock.lap("dense")
@@ -309,6 +314,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NAMES: dict[tuple[str, str], list[_Name]] = {}  # (doc_id, ingested_at) -> the document's names
 _NAMES_KEPT = 100_000
 _RUN = 12  # the most question words a name can span
+_CAPITALS = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3,5}(?![A-Za-z0-9])")
+_NOT_ISSUERS = frozenset("usd rmb hkd eur gaap ceo cfo ipo esg sec etf ttm ytd yoy qoq llm api".split())
 _MIN_ZH_PREFIX = 4  # "贵州茅台" for 贵州茅台酒股份有限公司; shorter prefixes (四方) collide with ordinary words
 
 
@@ -327,6 +334,13 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
             if (name.key in question if name.cjk else name.key in runs) and \
                     len(name.said) > len(found.get(doc.doc_id, ("", ""))[0]):
                 found[doc.doc_id] = (name.said, name.field)
+    if not found:  # short forms in capitals: "MGM" for MGM Resorts, "JPM" for JPMorgan
+        for short in _short_forms(question):
+            for doc in documents:
+                name = next((n for n in _names(doc) if not n.cjk and n.field in ("company", "source")
+                             and n.key.startswith(short) and len(n.key) > len(short)), None)
+                if name is not None:
+                    found.setdefault(doc.doc_id, (short.upper(), name.field))
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
@@ -371,6 +385,13 @@ def _matchers(name: str, where: str) -> list[_Name]:
     if _LEGAL_NAME_ZH.fullmatch(name) and cjk_ratio(prefix) == 1.0:
         found.append(_Name(prefix, where, True, prefix))
     return found
+
+
+def _short_forms(question: str) -> list[str]:
+    """Words written in capitals (3-5 letters) that are no finance term (EPS, ROE, USD are not issuers)."""
+    words = [w.lower() for w in _CAPITALS.findall(question)]
+    finance = {p.casefold() for t in vocabulary() for p in t.asked}
+    return [w for w in dict.fromkeys(words) if w not in finance and w not in _NOT_ISSUERS]
 
 
 def _word_runs(question: str) -> set[str]:

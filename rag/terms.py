@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from rag.text import cjk_ratio, tokenize
+from rag.text import cjk_ratio, split_sentences, tokenize
 
-__all__ = ["QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "statements_in", "FinanceTerm", "Query", "analyze", "content_terms", "finance_terms",
-           "is_mostly_cjk", "language", "vocabulary"]
+__all__ = ["QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "statement_headings", "statements_in", "FinanceTerm", "Query", "analyze", "content_terms", "finance_terms",
+           "is_mostly_cjk", "language", "question_focus", "vocabulary"]
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-&]*")
@@ -33,6 +33,11 @@ QUESTION_WORDS = frozenset(
     "does did able between during under within like using use only if drove fy q1 q2 q3 q4 h1 h2".split()
 )
 _FISCAL_YEAR = re.compile(r"(?:fy|cy)((?:19|20)\d{2})")  # FY2022 -> 2022, as filings write the year
+
+
+_LEAD_IN = re.compile(
+    r"^[^?？]*[:：]\s*(?=(?:what|which|how|who|when|where|why|is|are|was|were|did|does|do)\b)", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Query:
     """
 
     text: str
+    focus: str  # the interrogative sentence(s) without instructions around them (:func:`question_focus`)
     lang: str  # "zh" | "en"
     years: tuple[str, ...]
     names: tuple[str, ...]  # Latin-script names inside a Chinese question (3M, Sora, PP&E) as written
@@ -80,6 +86,7 @@ def analyze(question: str) -> Query:
     names = [n.rstrip(".-") for n in _LATIN_NAME.findall(question)] if lang == "zh" else []
     return Query(
         text=question,
+        focus=question_focus(question),
         lang=lang,
         years=tuple(dict.fromkeys(YEAR.findall(question))),
         names=tuple(dict.fromkeys(n for n in names if len(n) > 1 and re.search("[A-Za-z]", n))),
@@ -100,6 +107,20 @@ def content_terms(text: str) -> tuple[str, ...]:
     return tuple(terms)
 
 
+def question_focus(question: str) -> str:
+    """The interrogative sentence(s) of a question, without instructions around them.
+
+    "Assume you are an analyst. Answer using the balance sheet: what is the FY2018 net PP&E for 3M?
+    Round to two decimals." -> "what is the FY2018 net PP&E for 3M?" (instructions name no evidence).
+    """
+    asked = [s for s in split_sentences(question) if s.rstrip().endswith(("?", "？"))]
+    if not asked:
+        return question
+    focus = " ".join(s.strip() for s in asked)
+    lead_in = _LEAD_IN.search(focus)
+    return focus[lead_in.end():] if lead_in else focus
+
+
 def language(question: str) -> str:
     """``"zh"`` for a question written in Chinese (an English one naming 四方科技 stays English)."""
     cjk = len(_CJK_CHAR.findall(question))
@@ -110,30 +131,52 @@ def is_mostly_cjk(text: str) -> bool:
     return cjk_ratio(text) > 0.5
 
 
-# Headings that open a statement page, by the vocabulary's statement names. A page of the key-figures table
+# Headings that open a statement page, by the vocabulary's statement names, matched against a line with its
+# spaces removed (PDF text splits words: "Consolidated Balance Shee t"). A page of the key-figures table
 # (主要会计数据和财务指标, "Selected financial data", "Financial highlights") counts as income, balance and cash
 # flow at once; a broker's forecast table (盈利预测与估值, 主要财务指标) as forecast.
 STATEMENT_HEADINGS: dict[str, re.Pattern[str]] = {
     "income": re.compile(
-        r"statements? of (?:consolidated )?(?:income|operations|earnings|comprehensive income)|income statements?"
-        r"|利润表|损益表|主要会计数据|selected financial data|financial highlights", re.I),
-    "balance": re.compile(
-        r"balance sheets?|statements? of (?:consolidated )?financial (?:position|condition)|资产负债表|主要会计数据"
-        r"|selected financial data", re.I),
-    "cash_flow": re.compile(r"statements? of (?:consolidated )?cash flows?|cash flows? statements?|现金流量表"
-                            r"|主要会计数据", re.I),
-    "equity": re.compile(r"statements? of (?:changes in )?(?:consolidated )?(?:share|stock)holders['’]? equity"
-                         r"|所有者权益变动表|股东权益变动表", re.I),
-    "forecast": re.compile(r"盈利预测|财务预测|主要财务指标|估值表|financial (?:forecasts?|summary|projections)"
-                           r"|earnings forecasts?|valuation (?:table|summary)", re.I),
-    "legal": re.compile(r"legal proceedings|重大诉讼|诉讼事项", re.I),
+        r"statements?of(?:consolidated)?(?:income|operations|earnings|comprehensiveincome)|incomestatements?"
+        r"|利润表|损益表|主要会计数据|selectedfinancialdata|financialhighlights"),
+    "balance": re.compile(r"balancesheets?|statements?of(?:consolidated)?financial(?:position|condition)"
+                          r"|资产负债表|主要会计数据|selectedfinancialdata"),
+    "cash_flow": re.compile(r"statements?of(?:consolidated)?cashflows?|cashflowsstatements?|cashflowstatements?"
+                            r"|现金流量表|主要会计数据"),
+    "equity": re.compile(r"statements?of(?:changesin)?(?:consolidated)?(?:share|stock)holders['’]?equity"
+                         r"|所有者权益变动表|股东权益变动表"),
+    "forecast": re.compile(r"盈利预测|财务预测|主要财务指标|估值表|financial(?:forecasts?|summary|projections)"
+                           r"|earningsforecasts?|valuation(?:table|summary)"),
+    "legal": re.compile(r"legalproceedings|重大诉讼|诉讼事项"),
 }
 STATEMENTS = tuple(STATEMENT_HEADINGS)
 
 
+_HEADING_LINE = 90  # characters: a line longer than this is prose that mentions a statement, not its heading
+_HEADING_LEAD = 40  # the heading starts within this many characters of its line ("3M Company … Consolidated")
+
+
+def statement_headings(text: str) -> list[tuple[str, int]]:
+    """``(statement, offset)`` of each statement heading in ``text``: a short line that names the statement
+    near its start ("Consolidated Statement of Cash Flows", "合并利润表", "盈利预测与估值"); prose that refers
+    to a statement ("see the Consolidated Balance Sheet") is no heading."""
+    found = []
+    start = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped and len(stripped) <= _HEADING_LINE and not stripped.endswith((".", "。", ";", "；")):
+            squeezed = "".join(stripped.split()).casefold()
+            for name, pattern in STATEMENT_HEADINGS.items():
+                match = pattern.search(squeezed)
+                if match and match.start() <= _HEADING_LEAD:
+                    found.append((name, start))
+        start += len(line)
+    return found
+
+
 def statements_in(text: str) -> tuple[str, ...]:
     """The statements whose heading ``text`` holds (a page's text: which statement the page is)."""
-    return tuple(name for name, pattern in STATEMENT_HEADINGS.items() if pattern.search(text))
+    return tuple(dict.fromkeys(name for name, _ in statement_headings(text)))
 
 
 @lru_cache(maxsize=1)

@@ -175,3 +175,12 @@ def test_broker_pdf_made_with_reportlab(tmp_path) -> None:
     meta = extract_metadata(pages, path.name, info)
     assert (meta["publisher"], meta["date"], meta["rating"], meta["company"]) == (
         "华泰证券", "2024-02-18", "买入（维持）", "贵州茅台 (600519)")
+
+
+def test_rules_and_underscores_are_no_title():
+    from ingest.metadata import without_rules
+
+    assert without_rules("______________________ SQUARE, INC.") == "SQUARE, INC."
+    assert without_rules("_________________________") == ""
+    assert without_rules("— 3M COMPANY —") == "3M COMPANY"
+    assert without_rules("Square, Inc.") == "Square, Inc."

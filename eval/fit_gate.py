@@ -1,0 +1,145 @@
+"""Fit the evidence gate's thresholds on a calibration half; report them, and the refusal curve, on the rest.
+
+Procedure (``python -m eval.fit_gate``; docs/results.md records a run):
+
+1. Every question of every set is retrieved once and its evidence measured once
+   (:func:`rag.evidence.strength`: missing names/years, best weighted coverage, best sentence similarity
+   where the model reads it). A question with no hits is refused whatever the thresholds.
+2. Questions go to the calibration or the test half by a hash of their id (:func:`eval.fit.calibration`).
+3. Every :class:`rag.evidence.Thresholds` of the grid is scored on the calibration half by balanced
+   accuracy: the mean of "answerable questions answered" and "unanswerable questions refused", each
+   averaged over the sets first (so the many questions of one set do not decide alone).
+4. The winner and the current defaults are reported on the test half and on everything, with the curve
+   of wrong vs correct refusals as the coverage threshold moves.
+
+A set is ``NAME=DATASET.jsonl@LIBRARY[:noscope]`` as in :mod:`eval.fit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from eval.datasets import load_dataset
+from eval.fit import calibration
+from eval.harness import resolve_scopes, scope_filters
+from rag.answer import gather_evidence
+from rag.evidence import Strength, Thresholds, passes, strength
+from rag.extractive import best_similarity
+from rag.library import Library
+from rag.settings import Settings
+
+__all__ = ["GRID", "Measured", "fit_gate", "measure_set"]
+
+GRID = {"evidence": tuple(round(0.30 + 0.05 * i, 2) for i in range(9)),          # 0.30 … 0.70
+        "dense_coverage": tuple(round(0.15 + 0.05 * i, 2) for i in range(7)),    # 0.15 … 0.45
+        "similarity": tuple(round(0.40 + 0.05 * i, 2) for i in range(7))}        # 0.40 … 0.70
+
+
+@dataclass(frozen=True)
+class Measured:
+    set: str
+    id: str
+    answerable: bool
+    calibration: bool
+    strength: Strength | None  # None: nothing retrieved (always refused)
+
+
+def measure_set(name: str, dataset: Path, library: Library, use_doc: bool) -> list[Measured]:
+    questions = load_dataset(dataset)
+    scopes = resolve_scopes(questions, library, use_doc)
+    out = []
+    for question in questions:
+        evidence = gather_evidence(library, question.question, scope_filters(question, scopes))
+        measured = None
+        if evidence.hits:
+            found = strength(evidence)
+            similarity = best_similarity(evidence, library.embedder) if not found.missing else None
+            measured = Strength(found.covered, found.missing, "", lambda s=similarity: s)
+        out.append(Measured(name, question.id, question.answerable, calibration(question), measured))
+    return out
+
+
+def _answered(item: Measured, thresholds: Thresholds) -> bool:
+    return item.strength is not None and passes(item.strength, thresholds)
+
+
+def rates(items: Sequence[Measured], thresholds: Thresholds) -> dict[str, float | int | None]:
+    """Per-set-averaged rates: answerable answered, unanswerable refused, and their mean."""
+    answered, refused = [], []
+    for name in dict.fromkeys(i.set for i in items):
+        mine = [i for i in items if i.set == name]
+        yes = [i for i in mine if i.answerable]
+        no = [i for i in mine if not i.answerable]
+        if yes:
+            answered.append(sum(_answered(i, thresholds) for i in yes) / len(yes))
+        if no:
+            refused.append(sum(not _answered(i, thresholds) for i in no) / len(no))
+    a = sum(answered) / len(answered) if answered else None
+    r = sum(refused) / len(refused) if refused else None
+    both = [x for x in (a, r) if x is not None]
+    return {"answered": _round(a), "refused": _round(r), "balanced": _round(sum(both) / len(both)) if both else None,
+            "answerable": sum(i.answerable for i in items), "unanswerable": sum(not i.answerable for i in items)}
+
+
+def per_set(items: Sequence[Measured], thresholds: Thresholds) -> dict[str, dict]:
+    return {name: rates([i for i in items if i.set == name], thresholds) for name in dict.fromkeys(i.set for i in items)}
+
+
+def fit_gate(items: Sequence[Measured], grid: dict[str, Sequence[float]] = GRID) -> dict:
+    calib = [i for i in items if i.calibration]
+    test = [i for i in items if not i.calibration]
+    tried = []
+    for values in itertools.product(*grid.values()):
+        thresholds = Thresholds(**dict(zip(grid, values)))
+        if thresholds.dense_coverage > thresholds.evidence:
+            continue
+        score = rates(calib, thresholds)["balanced"] or 0.0
+        # ties: the stricter gate (higher thresholds) wins, it guesses less
+        tried.append((score, thresholds.evidence, thresholds.dense_coverage, thresholds.similarity, thresholds))
+    tried.sort(key=lambda t: (-t[0], -t[1], -t[2], -t[3]))
+    best = tried[0][4]
+    curve = []
+    for evidence in grid["evidence"]:
+        point = Thresholds(evidence, min(best.dense_coverage, evidence), best.similarity)
+        curve.append({"evidence": evidence, **{k: v for k, v in rates(test, point).items()
+                                                  if k in ("answered", "refused")}})
+    report = {"grid": {k: list(v) for k, v in grid.items()}, "best": asdict(best)}
+    for label, thresholds in (("best", best), ("default", Thresholds())):
+        report[label] = {"calibration": rates(calib, thresholds), "test": rates(test, thresholds),
+                         "all": rates(items, thresholds), "per_set_all": per_set(items, thresholds)}
+    report["test_curve"] = curve
+    return report
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.fit_gate", description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="+", help="NAME=DATASET.jsonl@LIBRARY[:noscope]")
+    parser.add_argument("--out", type=Path, help="write the report as JSON here")
+    args = parser.parse_args(argv)
+    items: list[Measured] = []
+    libraries: dict[str, Library] = {}
+    for spec in args.sets:
+        name, rest = spec.split("=", 1)
+        dataset, library_spec = rest.split("@", 1)
+        path, _, flag = library_spec.partition(":")
+        library = libraries.setdefault(path, Library(Settings.load(library=path)))
+        items += measure_set(name, Path(dataset), library, use_doc=flag != "noscope")
+    report = fit_gate(items)
+    text = json.dumps(report, ensure_ascii=False, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
