@@ -21,12 +21,12 @@ from rag.conversation import entities
 from rag.library import Library
 from rag.text import split_sentences
 from rag.types import Answer, Chunk, Hit
-from rag.terms import YEAR, content_terms, language, question_focus
+from rag.terms import YEAR, content_terms, language, question_focus, subject
 from rag.verify import coverage, missing_terms
 
 __all__ = ["EXTRACT_CHUNKS", "Evidence", "Strength", "Thresholds", "field_labels", "gate", "key_terms", "language",
            "make_evidence", "mentions", "passage_text", "passes", "question_focus", "refusal", "strength",
-           "term_stats", "usable"]
+           "term_stats", "unknown_subject", "usable"]
 
 EXTRACT_CHUNKS = 5  # passages the extractive answer reads (and may cite)
 # Evidence gate, calibrated after real ingestion on the reference report (65 answerable / 10 not),
@@ -193,6 +193,9 @@ def gate(evidence: Evidence, mode: str, similarity: Similarity | None = None,
         if evidence.empty_reason.startswith("filtered out"):
             return refusal(evidence, "filtered_out", mode, scope=evidence.scope.get("label") or "filters")
         return refusal(evidence, "nothing_matched", mode)
+    absent = unknown_subject(evidence)
+    if absent:  # asked about a company the library has nothing on, in either mode
+        return refusal(evidence, "not_in_library", mode, missing=absent)
     if mode == "llm":
         return None  # the model reads paraphrases and other languages; it refuses by itself
     measured = strength(evidence, similarity)
@@ -207,6 +210,16 @@ def gate(evidence: Evidence, mode: str, similarity: Similarity | None = None,
 def _close(similarity: Similarity | None, floor: float) -> bool:
     value = similarity() if similarity else None
     return value is not None and value >= floor
+
+
+def unknown_subject(evidence: Evidence) -> str:
+    """The company the question is about (:func:`rag.terms.subject`) when the library cannot know it: no
+    document is scoped to it and one of its words occurs in no chunk ("Home Depot's", "海螺水泥2018年")."""
+    name = subject(evidence.question)
+    if not name or evidence.scope.get("doc_ids"):
+        return ""
+    words = [w for w in content_terms(name) if w in evidence.terms]
+    return name if any(w in evidence.unseen for w in words) else ""
 
 
 def unknown_names(evidence: Evidence) -> list[str]:

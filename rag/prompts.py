@@ -31,6 +31,10 @@ REASONS = {
         "zh": "原因：最相关的段落没有提到“{missing}”。",
         "en": 'Reason: the best matching passages never mention "{missing}".',
     },
+    "not_in_library": {
+        "zh": "原因：资料库里没有关于“{missing}”的报告或段落。",
+        "en": 'Reason: the library holds no report or passage about "{missing}".',
+    },
     "topic_missing": {  # not a refusal: a follow-up answered about its new subject, without the old topic
         "zh": "说明：关于“{subject}”的段落没有提到：{missing}；以上是其中最相关的内容。",
         "en": 'Note: the passages about "{subject}" do not mention: {missing}; these are the closest.',

@@ -18,7 +18,7 @@ from importlib import resources
 from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = ["QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "statement_headings", "statements_in", "FinanceTerm", "Query", "analyze", "content_terms", "finance_terms",
-           "is_mostly_cjk", "language", "question_focus", "vocabulary"]
+           "is_mostly_cjk", "language", "question_focus", "subject", "vocabulary"]
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-&]*")
@@ -119,6 +119,19 @@ def question_focus(question: str) -> str:
     focus = " ".join(s.strip() for s in asked)
     lead_in = _LEAD_IN.search(focus)
     return focus[lead_in.end():] if lead_in else focus
+
+
+_SUBJECT_EN = re.compile(r"(?<![A-Za-z0-9])((?:[A-Z][A-Za-z0-9&.\-]*\s+){0,3}[A-Z][A-Za-z0-9&.\-]*)['’]s\b")
+_SUBJECT_ZH = re.compile(
+    r"^\s*(?:请问)?([\u4e00-\u9fff]{2,8}?)(?=(?:19|20)\d{2}\s*年|的|在|近|今年|去年|上半年|全年|公司|集团)")
+
+
+def subject(question: str) -> str:
+    """The company a question is about when its phrasing says so: "Home Depot's net earnings",
+    "海螺水泥2018年的归母净利润" (a possessive English name; the Chinese name the question opens with)."""
+    focus = question_focus(question)
+    match = _SUBJECT_ZH.search(focus) if language(focus) == "zh" else _SUBJECT_EN.search(focus)
+    return match.group(1).strip() if match else ""
 
 
 def language(question: str) -> str:

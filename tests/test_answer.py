@@ -252,7 +252,11 @@ def test_dense_similarity_decides_between_equally_covered_english_paraphrases(re
 
 def test_a_name_the_library_never_mentions_is_refused_although_its_other_words_match(reports):
     result = answer("What was Tesla's net sales in 2018?", reports)  # net sales, 2018: Acme's passage
-    assert (result.answerable, result.reason) == (False, 'Reason: the best matching passages never mention "Tesla".')
+    assert (result.answerable, result.reason) == (False, 'Reason: the library holds no report or passage about "Tesla".')
+    named = answer("What were the net sales of Tesla in 2018?", reports)  # not the subject by its phrasing
+    assert (named.answerable, named.reason) == (False, 'Reason: the best matching passages never mention "Tesla".')
+    chinese = answer("特斯拉2018年的营业收入是多少？", reports)
+    assert (chinese.answerable, chinese.reason) == (False, "原因：资料库里没有关于“特斯拉”的报告或段落。")
 
 
 def test_words_that_only_ask_are_not_evidence_terms():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.index import terms
-from rag.terms import analyze, content_terms, finance_terms, language, vocabulary
+from rag.terms import analyze, content_terms, finance_terms, language, subject, vocabulary
 
 
 def names(question: str) -> list[str]:
@@ -63,3 +63,14 @@ def test_bm25_terms_stem_english_and_keep_numbers_and_chinese_whole():
     assert terms("purchase") == terms("purchases") and terms("revenues") == terms("revenue")
     assert terms("3M's year-over-year growth") == ["3m", "year", "over", "year", "growth"]
     assert terms("1,505.60 亿元 营业收入") == ["1505.6", "亿元", "营业", "收入"]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What was Home Depot's net earnings for fiscal 2020?", "Home Depot"),
+    ("海螺水泥2018年的归母净利润是多少？", "海螺水泥"),
+    ("四方科技2019年的电子信箱是什么？", "四方科技"),
+    ("What is the FY2018 capex for 3M?", ""),  # no possessive: the scope finds 3M, not this rule
+    ("Sora 最长能生成多长时间的视频？", ""),
+])
+def test_subject_of_a_question(question, expected):
+    assert subject(question) == expected
