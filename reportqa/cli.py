@@ -194,9 +194,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def app_process(settings: Any, port: int | None) -> tuple[list[str], dict[str, str]]:
     """The command and environment of the web app: every setting travels in the environment, where
-    the app's ``Settings.load()`` reads it."""
+    the app's ``Settings.load()`` reads it. Streamlit reads ``.streamlit/config.toml`` only from its
+    working folder, so the options it holds (minimal toolbar: no Deploy button; no usage statistics)
+    are given on the command line, wherever ``reportqa`` runs."""
     app = Path(__file__).resolve().parents[1] / "app.py"  # the Streamlit entry file, installed beside us
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--browser.gatherUsageStats", "false"]
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "minimal"]
     if port:
         command += ["--server.port", str(port)]
     return command, {**os.environ, **settings.to_env()}

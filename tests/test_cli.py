@@ -101,7 +101,9 @@ def test_the_app_process_sees_every_setting_of_the_command_line(tmp_path, monkey
     settings = cli_settings(args, existing=False)  # what `reportqa app` hands on (no server runs here)
     command, env = app_process(settings, args.port)
     assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == ROOT / "app.py"
-    assert command[-2:] == ["--server.port", "8600"]
+    options = dict(zip(command[5::2], command[6::2]))  # .streamlit/config.toml is read only from the cwd
+    assert options == {"--browser.gatherUsageStats": "false", "--client.toolbarMode": "minimal",
+                       "--server.port": "8600"}
     assert env["REPORTQA_EMBED_MODEL"] == MODEL_PATH and env["REPORTQA_CHROMA_URL"] == "http://127.0.0.1:8123"
     show = "from rag.settings import Settings; print(repr(Settings.load()))"
     child = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True, timeout=60,
