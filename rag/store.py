@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlparse
 
 import numpy as np
@@ -279,6 +279,16 @@ class Store:
             if len(got["ids"]) < _PAGE:
                 return
             offset += _PAGE
+
+    def chunks_at(self, doc_id: str, ordinals: Iterable[int]) -> list[Chunk]:
+        """The chunks of ``doc_id`` at ``ordinals`` (e.g. a passage's neighbours), in the order asked;
+        ordinals the document does not have are left out."""
+        wanted = list(dict.fromkeys(int(o) for o in ordinals))
+        if not wanted:
+            return []
+        where = {"$and": [{"doc_id": doc_id}, {"ordinal": {"$in": wanted}}]}
+        found = {c.ordinal: c for c in self.iter_chunks(where)}
+        return [found[o] for o in wanted if o in found]
 
     def get_chunks(self, chunk_ids: list[str]) -> list[Chunk]:
         if not chunk_ids:

@@ -135,7 +135,10 @@ def test_question_gets_an_answer_with_linked_citations(monkeypatch, shared_libra
 
     # a Markdown report has no page image: the toggle shows the passages around the quote
     _checked(at.toggle(key="show-0-1").set_value(True).run())
-    around = [c for c in neighbours(shared_library.store, chunk) if c is not None]
+    before, after = neighbours(shared_library.store, chunk)
+    assert before is None or (before.doc_id, before.ordinal) == (chunk.doc_id, chunk.ordinal - 1)
+    assert after is None or (after.doc_id, after.ordinal) == (chunk.doc_id, chunk.ordinal + 1)
+    around = [c for c in (before, after) if c is not None]
     assert around and all(quote_markdown(c.text) in _captions(at) for c in around)
 
 

@@ -74,11 +74,6 @@ def show_context(library: Library, doc: Document | None, chunk: Chunk, cited: li
 
 
 def neighbours(store: Store, chunk: Chunk) -> tuple[Chunk | None, Chunk | None]:
-    """The chunks just before and after ``chunk`` in its document.
-
-    Stands in for a ``Store.chunks_at(doc_id, ordinals)`` query, which is where this belongs.
-    """
-    around = [chunk.ordinal - 1, chunk.ordinal + 1]
-    where = {"$and": [{"doc_id": chunk.doc_id}, {"ordinal": {"$in": around}}]}
-    found = {c.ordinal: c for c in store.iter_chunks(where)}
-    return found.get(around[0]), found.get(around[1])
+    """The chunks just before and after ``chunk`` in its document (None at either end)."""
+    found = {c.ordinal: c for c in store.chunks_at(chunk.doc_id, [chunk.ordinal - 1, chunk.ordinal + 1])}
+    return found.get(chunk.ordinal - 1), found.get(chunk.ordinal + 1)
