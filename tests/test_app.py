@@ -21,7 +21,7 @@ from rag.library import Library
 from rag.settings import CONFIG_ENV, ENV, Settings
 from ui.chat import FLAG_LABELS, scope_text
 from ui.evaluation import DATASETS
-from ui.library import result_markdown
+from ui.library import progress_text, result_markdown
 from ui.markdown import answer_markdown, markdown_text, quote_markdown, without_marks
 from ui.sources import neighbours
 
@@ -242,6 +242,10 @@ def test_uploaded_report_is_ingested_listed_and_deleted(monkeypatch, tmp_path, e
     stored = tmp_path / "library" / "uploads" / "Harbour_week_1.md"
     assert [(r.status, r.path) for r in summary.results] == [("new", str(stored))]
     assert stored.read_bytes() == data and events[-1].files_done == 1
+    # the bar names the file in work, then the search index built at the end (an event without a file)
+    assert progress_text(events[0]) == "0/1 files · 0 chunks embedded · Harbour\\_week\\_1\\.md"
+    assert progress_text(events[-1]).startswith("1/1 files · ")
+    assert progress_text(events[-1]).endswith(" chunks embedded · building the search index")
     again = ingest_uploads(library, [("Harbour week<1>.md", data)])
     assert [r.status for r in again.results] == ["unchanged"]
     changed = ingest_uploads(library, [("Harbour week<1>.md", data + b"\nVolumes rose later.\n")])

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import streamlit as st
 
-from ingest.job import FAILED, FileResult, JobSummary, Progress
+from ingest.job import FAILED, INDEXING, FileResult, JobSummary, Progress
 from ingest.loaders import SUPPORTED
 from ingest.uploads import ingest_uploads, remove_document
 from rag.library import Library
@@ -52,14 +52,21 @@ def run_ingest(library: Library, files: list[tuple[str, bytes]]) -> JobSummary:
 
     def progress(event: Progress) -> None:
         share = event.files_done / event.files_total if event.files_total else 1.0
-        text = (f"{event.files_done}/{event.files_total} files · {event.chunks_embedded} chunks embedded · "
-                f"{markdown_text(Path(event.current).name)}")
-        bar.progress(share, text=text)
+        bar.progress(share, text=progress_text(event))
         if event.result is not None:
             done.append(result_markdown(event.result))
             lines.markdown("  \n".join(done))
 
     return ingest_uploads(library, files, progress)
+
+
+def progress_text(event: Progress) -> str:
+    """The progress bar's text: files and chunks so far, then the file in work, or the search index being
+    built once every file is done (that event names no file)."""
+    head = f"{event.files_done}/{event.files_total} files · {event.chunks_embedded} chunks embedded · "
+    if event.stage == INDEXING:
+        return head + "building the search index"
+    return head + markdown_text(Path(event.current).name)
 
 
 def result_markdown(result: FileResult) -> str:
