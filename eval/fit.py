@@ -35,8 +35,8 @@ from rag.settings import Settings
 
 __all__ = ["EvalSet", "GRID", "calibration", "fit", "measure"]
 
-GRID = {"dense": (0.5, 1.0, 1.5, 2.0), "page": (0.0, 0.5, 1.0), "page_rest": (0.0, 0.3),
-        "expansion": (0.0, 0.3), "statement": (0.0, 0.25, 0.5)}
+GRID = {"dense": (0.5, 1.0, 1.5), "page": (0.0, 0.5), "page_rest": (0.0,),
+        "expansion": (0.0, 0.3), "statement": (0.25, 0.5, 1.0), "translation": (0.5, 1.0)}
 DEPTH = 10
 
 

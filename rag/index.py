@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -179,6 +179,28 @@ class SearchIndex:
         """True for chunks on pages that head one of ``statements`` (names of rag.terms.STATEMENTS)."""
         bits = sum(1 << STATEMENTS.index(s) for s in set(statements) if s in STATEMENTS)
         return (self.statement_bits & bits) > 0
+
+    @cached_property
+    def _readable(self) -> dict[float, np.ndarray]:
+        return {}
+
+    def readable_rows(self, share: Callable[[str], float], floor: float = 0.9) -> np.ndarray:
+        """True for chunks of documents the embedding model reads (``share`` of a text's tokens it knows, at
+        least ``floor`` over five chunks spread through each document): cosines with chunks of the others
+        (Chinese reports under an English-only model) are noise, not evidence."""
+        found = self._readable.get(floor)
+        if found is None:
+            shares = np.zeros(len(self.doc_ids), dtype=np.float32)
+            starts = np.searchsorted(self.doc_codes, np.arange(len(self.doc_ids) + 1))
+            for code in range(len(self.doc_ids)):
+                rows = np.unique(np.linspace(starts[code], starts[code + 1] - 1, 5).astype(int))
+                texts = [self._text(int(r)) for r in rows if starts[code] < starts[code + 1]]
+                shares[code] = np.mean([share(t) for t in texts]) if texts else 0.0
+            found = self._readable[floor] = shares[self.doc_codes] >= floor
+        return found
+
+    def _text(self, row: int) -> str:
+        return json.loads(bytes(self.records[self.offsets[row]:self.offsets[row + 1]]))[0]
 
     def page_of(self, chunk_id: str) -> int:
         """The page code of a chunk (chunks with the same code lie on the same page of one document)."""

@@ -52,7 +52,9 @@ class Ranking:
     BM25 over chunks weighs 1. ``dense`` multiplies the dense list's readability weight
     (:func:`fusion_weights`); ``page`` weighs the page lists (a chunk ranked by its page's score: the best
     chunk of the page plus ``page_rest`` times the others) against the chunk lists; ``expansion`` weighs
-    the finance vocabulary's phrases that the question did not say against its own words; a chunk on a page
+    the finance vocabulary's phrases in the question's language that it did not say against its own words
+    (``translation`` those in the other language: a Chinese question about an English filing has no other
+    words that can match); a chunk on a page
     of a statement that prints what the question asks (a capex question: the cash flow statement) has its
     BM25 score raised by the share ``statement``.
     """
@@ -62,6 +64,7 @@ class Ranking:
     page_rest: float = 0.3
     expansion: float = 0.3
     statement: float = 0.25
+    translation: float = 1.0  # the vocabulary's phrases in the other language (营业收入 ⇄ net sales)
     focus: bool = True  # search with the question's interrogative sentences, not its instructions
 
 
@@ -129,8 +132,12 @@ def retrieve(
         named = set(terms(scope.matched))
         tokens = [t for t in tokens if t not in named] or tokens
     lexical = index.scores(tokens)
-    if query.expansion and ranking.expansion and len(lexical):
-        lexical = lexical + ranking.expansion * _phrase_scores(index, query.expansion)
+    if query.expansion and len(lexical):  # synonyms in the question's language, translations in the other
+        own = [p for p in query.expansion if is_mostly_cjk(p) == (query.lang == "zh")]
+        other = [p for p in query.expansion if is_mostly_cjk(p) != (query.lang == "zh")]
+        for phrases, weight in ((own, ranking.expansion), (other, ranking.translation)):
+            if phrases and weight:
+                lexical = lexical + weight * _phrase_scores(index, phrases)
     if query.statements and ranking.statement and len(lexical):  # pages of the statement printing it
         lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
     clock.lap("bm25")
@@ -138,7 +145,7 @@ def retrieve(
     if weights["dense"] > 0:  # skipped when the model cannot read the question
         vector = library.embedder.encode_one(asked)
         clock.lap("embed")
-        dense = index.dense_scores(vector, mask)
+        dense = index.dense_scores(vector, mask & index.readable_rows(library.embedder.readable_share))
     clock.lap("dense")
 
     # 3. weighted RRF of chunk and page lists, one chunk per page first, optional rerank
