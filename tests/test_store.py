@@ -41,10 +41,12 @@ def test_chunks_at_reads_the_ordinals_of_one_document_in_the_order_asked(library
     texts = {doc_id: [f"{doc_id} passage {i}" for i in range(4)] for doc_id in ("d1", "d2")}
     for doc_id, parts in texts.items():  # the same ordinals in two documents: only the one asked comes back
         store.begin_document(doc_id)
-        store.add_chunks([_chunk(doc_id, i, text) for i, text in enumerate(parts)], library.embedder.encode(parts))
+        chunks = [_chunk(doc_id, i, text) for i, text in enumerate(parts)]
+        store.add_chunks(chunks, library.embedder.encode(parts))
         store.put_document(_doc(doc_id, len(parts)))
     got = store.chunks_at("d2", [3, 1, 1, 7, -1])  # repeats once; ordinals the document lacks are left out
-    assert [(c.doc_id, c.ordinal, c.text) for c in got] == [("d2", 3, "d2 passage 3"), ("d2", 1, "d2 passage 1")]
+    assert [(c.doc_id, c.ordinal, c.text) for c in got] == [("d2", 3, "d2 passage 3"),
+                                                            ("d2", 1, "d2 passage 1")]
     assert got[0] == _chunk("d2", 3, "d2 passage 3")  # the whole chunk, metadata included
     assert store.chunks_at("d1", []) == [] and store.chunks_at("missing", [0]) == []
 
