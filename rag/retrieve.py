@@ -23,6 +23,7 @@ from rag.types import Document, Hit, Kind
 
 RRF_K = 60
 MIN_DENSE_WEIGHT = 0.01
+READABLE_QUESTION = 0.9  # share of a question's tokens the model must know for its dense list to count
 DEFAULT_KINDS = (Kind.BODY, Kind.FIGURE, Kind.TABLE)
 _DATE = re.compile(  # year, then optional month and day behind 1-3 separator characters (年, -, ". ")
     r"((?:19|20)\d{2})(?:\D{1,3}(1[0-2]|0?[1-9])(?!\d)(?:\D{1,3}(3[01]|[12]\d|0?[1-9])(?!\d))?)?"
@@ -59,9 +60,9 @@ class Ranking:
     BM25 score raised by the share ``statement``.
     """
 
-    dense: float = 1.0
-    page: float = 1.0
-    page_rest: float = 0.3
+    dense: float = 0.5
+    page: float = 0.5
+    page_rest: float = 0.0
     expansion: float = 0.3
     statement: float = 0.25
     translation: float = 1.0  # the vocabulary's phrases in the other language (营业收入 ⇄ net sales)
@@ -195,10 +196,13 @@ def fusion_weights(library: Library, question: str) -> dict[str, float]:
     although the model understands none of it. The fourth power sends those to ~0-0.1 so BM25 carries
     them: RRF scores are flat (rank 1 and rank 2 differ by 1/60²), so even w=0.3 reorders BM25's top
     ranks. Measured on 21 Chinese questions about the reference report, MRR of the first evidence chunk:
-    w=share 0.59, share² 0.65, share⁴ 0.76, BM25 alone 0.80. Below ``MIN_DENSE_WEIGHT`` a dense vote
-    moves nothing but the tail, so the dense list is skipped (weight 0).
+    w=share 0.59, share² 0.65, share⁴ 0.76, BM25 alone 0.80. Since dense search only covers documents
+    the model reads (:meth:`SearchIndex.readable_rows`), a question it barely reads (below
+    :data:`READABLE_QUESTION`) would hand those documents votes the others cannot get: its dense list is
+    skipped (weight 0), as it is below ``MIN_DENSE_WEIGHT``.
     """
-    dense = round(library.embedder.readable_share(question) ** 4, 4)
+    share = library.embedder.readable_share(question)
+    dense = round(share ** 4, 4) if share >= READABLE_QUESTION else 0.0
     return {"dense": dense if dense >= MIN_DENSE_WEIGHT else 0.0, "bm25": 1.0}
 
 

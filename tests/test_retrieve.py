@@ -220,7 +220,7 @@ def test_finance_vocabulary_finds_line_items_the_question_does_not_say(shared):
     # asked in Chinese of an English filing: 营业收入 is searched as "net sales" too
     revenue = retrieve(shared, "3M 2018年的营业收入是多少？")
     assert revenue.scope is not None and ids(revenue)[0] == "3m18:1"
-    without = retrieve(shared, "3M 2018年的营业收入是多少？", ranking=Ranking(expansion=0.0))
+    without = retrieve(shared, "3M 2018年的营业收入是多少？", ranking=Ranking(expansion=0.0, translation=0.0))
     assert ids(without)[0] == "3m18:0"  # only "2018" matched: the capex sentence came first
 
 
