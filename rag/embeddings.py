@@ -163,7 +163,11 @@ class NumpyBert:
         return (pooled / norms).astype(np.float32, copy=False)
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+        """``x @ W.T + b`` as one matrix product over every token of the batch (a 3-d product runs one
+        smaller product per text, 1.6 times slower)."""
+        weight = self.w[f"{name}.weight"]
+        flat = x.reshape(-1, x.shape[-1]) @ weight.T + self.w[f"{name}.bias"]
+        return flat.reshape(*x.shape[:-1], weight.shape[0])
 
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         mean = x.mean(axis=-1, keepdims=True)
@@ -177,7 +181,11 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     """BERT's exact (erf) GELU."""
     from scipy.special import erf
 
-    return (0.5 * x * (1.0 + erf(x * np.float32(0.7071067811865476)))).astype(np.float32, copy=False)
+    y = erf(x * np.float32(0.7071067811865476))
+    y += 1.0
+    y *= x
+    y *= 0.5
+    return y
 
 
 def _default_prompt(path: Path) -> str:
