@@ -3,9 +3,9 @@
 Importing sentence-transformers (with torch, transformers and scikit-learn) takes 5-7 s, most of a cold
 ``reportqa ask``. A question and an answer's few candidate sentences are therefore encoded by
 :class:`NumpyBert` — the same BERT forward pass in numpy, read from the model folder's safetensors and
-tokenizer.json, equal to sentence-transformers' vectors within 1e-6 — whenever the model is a plain BERT
-with mean or CLS pooling and no prompt (the bundled model, bge-small-zh and other BERT encoders). Larger
-batches (ingest) and other models go through sentence-transformers.
+tokenizer.json, equal to sentence-transformers' vectors within 1e-6 — whenever the model is a folder
+holding a plain BERT with mean or CLS pooling and no prompt (the bundled model; bge-small-zh and the like
+given by their folder). Larger batches (ingest), hub names and other models go through sentence-transformers.
 
 Small encodes run on one BLAS thread: on a busy 2-core machine a second thread mostly waits for a core,
 and a 12-token question took 0.5 s on two threads against 15 ms on one.
