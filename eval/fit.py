@@ -90,7 +90,7 @@ def fit(sets: Sequence[EvalSet], grid: dict[str, Sequence[float]] = GRID) -> dic
     best = tried[0][1]
     report = {"grid": grid, "best": asdict(best), "calibration_objective": round(tried[0][0], 4),
               "top": [{"ranking": asdict(r), "objective": round(o, 4)} for o, r, _ in tried[:5]]}
-    for label, ranking in (("best", best), ("default", Ranking())):
+    for label, ranking in (("fitted", best), ("default", Ranking())):
         report[label + "_scores"] = {
             s.name: {"calibration": measure(s, ranking, halves[s.name][0]),
                      "test": measure(s, ranking, halves[s.name][1])} for s in sets}

@@ -8,7 +8,8 @@ Procedure (``python -m eval.fit_gate``; docs/results.md records a run):
 2. Questions go to the calibration or the test half by a hash of their id (:func:`eval.fit.calibration`).
 3. Every :class:`rag.evidence.Thresholds` of the grid is scored on the calibration half by balanced
    accuracy: the mean of "answerable questions answered" and "unanswerable questions refused", each
-   averaged over the sets first (so the many questions of one set do not decide alone).
+   over all questions of its kind (pooled: a set of 8 unanswerable questions must not outweigh one of 65
+   answerable ones). Ties go to the stricter gate.
 4. The winner and the current defaults are reported on the test half and on everything, with the curve
    of wrong vs correct refusals as the coverage threshold moves.
 
@@ -86,6 +87,15 @@ def rates(items: Sequence[Measured], thresholds: Thresholds) -> dict[str, float 
             "answerable": sum(i.answerable for i in items), "unanswerable": sum(not i.answerable for i in items)}
 
 
+def pooled(items: Sequence[Measured], thresholds: Thresholds) -> float:
+    """Balanced accuracy over all questions: mean of answerable answered and unanswerable refused."""
+    yes = [i for i in items if i.answerable]
+    no = [i for i in items if not i.answerable]
+    answered = sum(_answered(i, thresholds) for i in yes) / len(yes) if yes else 1.0
+    refused = sum(not _answered(i, thresholds) for i in no) / len(no) if no else 1.0
+    return (answered + refused) / 2
+
+
 def per_set(items: Sequence[Measured], thresholds: Thresholds) -> dict[str, dict]:
     return {name: rates([i for i in items if i.set == name], thresholds) for name in dict.fromkeys(i.set for i in items)}
 
@@ -98,7 +108,7 @@ def fit_gate(items: Sequence[Measured], grid: dict[str, Sequence[float]] = GRID)
         thresholds = Thresholds(**dict(zip(grid, values)))
         if thresholds.dense_coverage > thresholds.evidence:
             continue
-        score = rates(calib, thresholds)["balanced"] or 0.0
+        score = pooled(calib, thresholds)
         # ties: the stricter gate (higher thresholds) wins, it guesses less
         tried.append((score, thresholds.evidence, thresholds.dense_coverage, thresholds.similarity, thresholds))
     tried.sort(key=lambda t: (-t[0], -t[1], -t[2], -t[3]))
@@ -108,11 +118,17 @@ def fit_gate(items: Sequence[Measured], grid: dict[str, Sequence[float]] = GRID)
         point = Thresholds(evidence, min(best.dense_coverage, evidence), best.similarity)
         curve.append({"evidence": evidence, **{k: v for k, v in rates(test, point).items()
                                                   if k in ("answered", "refused")}})
-    report = {"grid": {k: list(v) for k, v in grid.items()}, "best": asdict(best)}
-    for label, thresholds in (("best", best), ("default", Thresholds())):
-        report[label] = {"calibration": rates(calib, thresholds), "test": rates(test, thresholds),
+    report = {"grid": {k: list(v) for k, v in grid.items()}, "thresholds": asdict(best)}
+    for label, thresholds in (("fitted", best), ("default", Thresholds())):
+        report[label] = {"pooled": {"calibration": round(pooled(calib, thresholds), 3),
+                                    "test": round(pooled(test, thresholds), 3)},
+                         "calibration": rates(calib, thresholds), "test": rates(test, thresholds),
                          "all": rates(items, thresholds), "per_set_all": per_set(items, thresholds)}
     report["test_curve"] = curve
+    hard = [i for i in items if i.answerable and (i.strength is None or i.strength.missing)]
+    report["answerable_refused_whatever_thresholds"] = {
+        "nothing_retrieved": sum(i.strength is None for i in hard),
+        "names_or_years_missing": sum(i.strength is not None for i in hard), "of": sum(i.answerable for i in items)}
     return report
 
 

@@ -132,7 +132,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
                 continue
             if len(content_terms(sentence)) < 2 and not numbers(sentence):
                 continue
-            found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence)))
+            found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence, evidence.question)))
     return [replace(c, lexical=coverage(evidence.terms, c.matched, evidence.weights)) for c in found]
 
 
