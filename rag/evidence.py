@@ -34,7 +34,7 @@ EXTRACT_CHUNKS = 5  # passages the extractive answer reads (and may cite)
 # passage must hold MIN_EVIDENCE of the question's IDF-weighted key terms, or MIN_DENSE_COVERAGE where the
 # model reads question and passage (READABLE share of their tokens known to it: ~1.0 for English under
 # all-MiniLM-L6-v2, 0.2-0.7 for Chinese) and a sentence of the top passages reaches MIN_SIMILARITY cosine.
-MIN_EVIDENCE = 0.6
+MIN_EVIDENCE = 0.55
 MIN_DENSE_COVERAGE = 0.2
 MIN_SIMILARITY = 0.4
 READABLE = 0.9
