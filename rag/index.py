@@ -148,16 +148,18 @@ class SearchIndex:
 
     def page_scores(self, scores: np.ndarray, rest: float) -> np.ndarray:
         """Every chunk's page score: its page's best chunk score plus ``rest`` times the sum of the others
-        (a statement page whose rows fall into several chunks adds them up)."""
+        (a statement page whose rows fall into several chunks adds them up). Only the positive scores are
+        aggregated (BM25 scores are sparse); every chunk of a scored page gets the page's score."""
         if not len(scores):
             return scores
-        pages = self.page_codes
-        best = np.zeros(int(pages.max()) + 1, dtype=np.float64)
-        np.maximum.at(best, pages, scores)
+        rows = np.flatnonzero(scores > 0)
+        values = scores[rows].astype(np.float64)
+        best = np.zeros(int(self.page_codes.max()) + 1, dtype=np.float64)
+        np.maximum.at(best, self.page_codes[rows], values)
         if rest:
-            total = np.bincount(pages, weights=scores, minlength=len(best))
+            total = np.bincount(self.page_codes[rows], weights=values, minlength=len(best))
             best = best + rest * (total - best)
-        return best[pages].astype(np.float32)
+        return best[self.page_codes].astype(np.float32)
 
     def dense_scores(self, vector: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """Cosine of every chunk with the unit ``vector`` (0 outside ``mask`` and without vectors)."""
