@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 
 from rag.index import SearchIndex, open_index, terms
 from rag.library import Library
-from rag.terms import QUESTION_WORDS, YEAR, analyze, is_mostly_cjk, vocabulary
+from rag.terms import QUESTION_WORDS, YEAR, Query, analyze, is_mostly_cjk, vocabulary
 from rag.text import cjk_ratio
 from rag.types import Document, Hit, Kind
 
@@ -132,15 +132,7 @@ def retrieve(
     if scope is not None:  # inside the scoped documents their own name discriminates nothing
         named = set(terms(scope.matched))
         tokens = [t for t in tokens if t not in named] or tokens
-    lexical = index.scores(tokens)
-    if query.expansion and len(lexical):  # synonyms in the question's language, translations in the other
-        own = [p for p in query.expansion if is_mostly_cjk(p) == (query.lang == "zh")]
-        other = [p for p in query.expansion if is_mostly_cjk(p) != (query.lang == "zh")]
-        for phrases, weight in ((own, ranking.expansion), (other, ranking.translation)):
-            if phrases and weight:
-                lexical = lexical + weight * _phrase_scores(index, phrases)
-    if query.statements and ranking.statement and len(lexical):  # pages of the statement printing it
-        lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
+    lexical = _lexical(index, tokens, query, ranking)
     clock.lap("bm25")
     dense = None
     if weights["dense"] > 0:  # skipped when the model cannot read the question
@@ -223,6 +215,23 @@ def fuse(
     return [(c, scores[c], ranks[c]) for c in order]
 
 
+def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranking) -> np.ndarray:
+    """BM25 of the question's words, plus the vocabulary's phrases (synonyms in the question's language,
+    translations in the other), raised on the pages of the statements that print what is asked."""
+    lexical = index.scores(tokens)
+    if not len(lexical):
+        return lexical
+    if query.expansion:
+        own = [p for p in query.expansion if is_mostly_cjk(p) == (query.lang == "zh")]
+        other = [p for p in query.expansion if is_mostly_cjk(p) != (query.lang == "zh")]
+        for phrases, weight in ((own, ranking.expansion), (other, ranking.translation)):
+            if phrases and weight:
+                lexical = lexical + weight * _phrase_scores(index, phrases)
+    if query.statements and ranking.statement:
+        lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
+    return lexical
+
+
 def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
     """Per chunk, the best phrase's mean word BM25 among the phrases whose words it all holds ("purchases of
     property, plant and equipment", 归属于母公司股东的净利润): a phrase's common words alone (公司, net) add
@@ -252,7 +261,8 @@ def _one_per_page(index: SearchIndex, fused: list[tuple[str, float, dict[str, in
     """The fused list with each page's best chunk first and its other chunks after every first one:
     a hit list spends no two slots on one page while other candidate pages exist."""
     seen: set[int] = set()
-    first, later = [], []
+    first: list[tuple[str, float, dict[str, int]]] = []
+    later: list[tuple[str, float, dict[str, int]]] = []
     for item in fused:
         page = index.page_of(item[0])
         (later if page in seen else first).append(item)
@@ -348,10 +358,10 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     if not found:  # short forms in capitals: "MGM" for MGM Resorts, "JPM" for JPMorgan
         for short in _short_forms(question):
             for doc in documents:
-                name = next((n for n in _names(doc) if not n.cjk and n.field in ("company", "source")
-                             and n.key.startswith(short) and len(n.key) > len(short)), None)
-                if name is not None:
-                    found.setdefault(doc.doc_id, (short.upper(), name.field))
+                named = next((n for n in _names(doc) if not n.cjk and n.field in ("company", "source")
+                              and n.key.startswith(short) and len(n.key) > len(short)), None)
+                if named is not None:
+                    found.setdefault(doc.doc_id, (short.upper(), named.field))
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
