@@ -7,8 +7,8 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from bench.common import ROOT, cpu_seconds, reportqa, run_timed
 

@@ -15,16 +15,26 @@ import logging
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import ingest_bench, scale, startup  # noqa: E402
-from bench.common import (  # noqa: E402
-    DEFAULT_PATHS, DEFAULT_QUESTIONS, ROOT, Quiet, load_avg, load_questions, machine, run_timed, wait_quiet,
+from bench import ingest_bench, scale, startup
+from bench.common import (
+    DEFAULT_PATHS,
+    DEFAULT_QUESTIONS,
+    ROOT,
+    Quiet,
+    load_avg,
+    load_questions,
+    machine,
+    run_timed,
+    wait_quiet,
 )
-from bench.report import markdown, targets  # noqa: E402
+from bench.report import markdown, targets
 
 log = logging.getLogger("bench")
 _MARKER = ".reportqa-bench"
@@ -62,7 +72,7 @@ def fresh_work_dir(work: Path) -> Path:
     return work
 
 
-def step(results: dict, name: str, quiet: Quiet, func, *args):  # noqa: ANN001, ANN201
+def step(results: dict, name: str, quiet: Quiet, func: Callable[..., Any], *args: Any) -> Any:
     """Wait for a quiet machine, run one step, record it with the load averages around it."""
     settle = wait_quiet(quiet, name)
     value = func(*args)

@@ -103,7 +103,7 @@ def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], system: str = "ours
 
 def _question_change(a: Mapping[str, Any], b: Mapping[str, Any]) -> QuestionChange | None:
     answerable = bool(a["question"].get("answerable", True))
-    moved = {"better": [], "worse": []}
+    moved: dict[str, list[tuple[str, Any, Any]]] = {"better": [], "worse": []}
     for metric in QUESTION_METRICS:
         before, after = a["scores"].get(metric), b["scores"].get(metric)
         judged = verdict(metric, before, after, answerable)

@@ -21,10 +21,11 @@ import argparse
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from eval.datasets import Question, load_dataset
 from eval.harness import resolve_scopes, scope_filters, text_reciprocal_rank
@@ -77,13 +78,14 @@ def _objective(results: Sequence[dict[str, float]]) -> float:
     return sum((r["hit@1"] + r["hit@5"] + r["mrr"]) / 3 for r in results if r["n"]) / max(1, len(results))
 
 
-def fit(sets: Sequence[EvalSet], grid: dict[str, Sequence[float]] = GRID) -> dict:
+def fit(sets: Sequence[EvalSet], grid: Mapping[str, Sequence[float]] = GRID) -> dict:
     """The grid point best on the calibration halves, and it and the defaults on test halves and all."""
     halves = {s.name: ([q for q in s.questions if calibration(q)], [q for q in s.questions if not calibration(q)])
               for s in sets}
     tried = []
     for values in itertools.product(*grid.values()):
-        ranking = Ranking(**dict(zip(grid, values)))
+        params: dict[str, Any] = dict(zip(grid, values))
+        ranking = Ranking(**params)
         results = [measure(s, ranking, halves[s.name][0]) for s in sets]
         tried.append((_objective(results), ranking, results))
     tried.sort(key=lambda t: -t[0])
@@ -103,7 +105,7 @@ def _load(spec: str) -> EvalSet:
     path, _, flag = library_spec.partition(":")
     library = Library(Settings.load(library=path))
     embedder = library.embedder
-    embedder.encode_one = lru_cache(maxsize=None)(embedder.encode_one)  # one encoding per question
+    embedder.encode_one = lru_cache(maxsize=None)(embedder.encode_one)  # type: ignore[method-assign]  # one encoding per question
     questions = tuple(q for q in load_dataset(dataset) if q.answerable and q.evidence)
     return EvalSet(name, library, questions, use_doc=flag != "noscope")
 

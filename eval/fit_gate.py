@@ -21,9 +21,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from eval.datasets import load_dataset
 from eval.fit import calibration
@@ -60,7 +61,8 @@ def measure_set(name: str, dataset: Path, library: Library, use_doc: bool) -> li
         if evidence.hits:
             found = strength(evidence)
             similarity = best_similarity(evidence, library.embedder) if not found.missing else None
-            measured = Strength(found.covered, found.missing, "", lambda s=similarity: s)
+            # the default argument binds this question's value; mypy cannot type a lambda's default
+            measured = Strength(found.covered, found.missing, "", lambda s=similarity: s)  # type: ignore[misc]
         out.append(Measured(name, question.id, question.answerable, calibration(question), measured))
     return out
 
@@ -100,7 +102,7 @@ def per_set(items: Sequence[Measured], thresholds: Thresholds) -> dict[str, dict
     return {name: rates([i for i in items if i.set == name], thresholds) for name in dict.fromkeys(i.set for i in items)}
 
 
-def fit_gate(items: Sequence[Measured], grid: dict[str, Sequence[float]] = GRID) -> dict:
+def fit_gate(items: Sequence[Measured], grid: Mapping[str, Sequence[float]] = GRID) -> dict:
     calib = [i for i in items if i.calibration]
     test = [i for i in items if not i.calibration]
     tried = []
@@ -118,7 +120,7 @@ def fit_gate(items: Sequence[Measured], grid: dict[str, Sequence[float]] = GRID)
         point = Thresholds(evidence, min(best.dense_coverage, evidence), best.similarity)
         curve.append({"evidence": evidence, **{k: v for k, v in rates(test, point).items()
                                                   if k in ("answered", "refused")}})
-    report = {"grid": {k: list(v) for k, v in grid.items()}, "thresholds": asdict(best)}
+    report: dict[str, Any] = {"grid": {k: list(v) for k, v in grid.items()}, "thresholds": asdict(best)}
     for label, thresholds in (("fitted", best), ("default", Thresholds())):
         report[label] = {"pooled": {"calibration": round(pooled(calib, thresholds), 3),
                                     "test": round(pooled(test, thresholds), 3)},

@@ -13,8 +13,22 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ingest.kinds import (MARKERS, Heading, Open, boilerplate_hits, classify, follows, is_caption,
-                          is_numeric_row, is_source, is_table_row, looks_like_markdown, nest, parse_heading, weight)
+from ingest.kinds import (
+    MARKERS,
+    Heading,
+    Open,
+    boilerplate_hits,
+    classify,
+    follows,
+    is_caption,
+    is_numeric_row,
+    is_source,
+    is_table_row,
+    looks_like_markdown,
+    nest,
+    parse_heading,
+    weight,
+)
 from rag.text import split_sentences
 from rag.types import Kind
 

@@ -246,7 +246,7 @@ def _join(left: str, right: str, vocabulary: _Vocabulary) -> str:
     if hyphen:
         word = _WORD_START.match(right)
         broken = word and left[-2].islower() and right[0].islower()
-        if broken and not _is_compound(hyphen[1], word[0], vocabulary):
+        if word and broken and not _is_compound(hyphen[1], word[0], vocabulary):
             return left[:-1] + right
         return left + right
     if _WIDE_CHAR.match(left[-1]) or _WIDE_CHAR.match(right[0]):
@@ -263,7 +263,8 @@ def _is_compound(head: str, tail: str, vocabulary: _Vocabulary) -> bool:
 
 
 def _vocabulary(pages: Sequence[str]) -> _Vocabulary:
-    compounds, words = set(), set()
+    compounds: set[str] = set()
+    words: set[str] = set()
     for page in pages:
         page = _BROKEN_WORD.sub(" ", page)
         for compound in _COMPOUND.findall(page):

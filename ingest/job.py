@@ -13,10 +13,10 @@ import logging
 import os
 import stat
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from ingest.chunking import chunk_pages
 from ingest.clean import clean_pages
@@ -266,7 +266,7 @@ def _ingest_file(
         prepared = prepare(path, doc_id, library.settings.chunk_size, ocr=library.settings.ocr)
     except BadFile as err:
         return FileResult(str(path), FAILED, doc_id, reason=str(err)), 0
-    except Exception as err:  # noqa: BLE001 - one bad file must not end the job
+    except Exception as err:  # one bad file must not end the job
         log.exception("unexpected error reading %s", path)
         return FileResult(str(path), FAILED, doc_id, reason=f"could not be read ({type(err).__name__}: {err})"), 0
 
@@ -304,7 +304,7 @@ def prepare(path: Path, doc_id: str, chunk_size: int, ocr: bool = True) -> _Prep
     ]
     doc = Document(
         doc_id=doc_id, source=path.name, path=str(path.resolve()), pages=len(pages), chunks=len(chunks),
-        ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), fmt=loaded.fmt, meta=meta,
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"), fmt=loaded.fmt, meta=meta,
         ocr_pages=loaded.ocr_pages,
     )
     return _Prepared(doc, chunks)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pypdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from bs4 import BeautifulSoup, Comment, NavigableString
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from charset_normalizer import from_bytes
 
 from ingest import quality
@@ -121,7 +121,7 @@ def _load_pdf(path: Path, ocr: bool) -> Loaded:
     return loaded
 
 
-def _pdf_pages(document, ocr: bool) -> list[PageText]:
+def _pdf_pages(document: pdfium.PdfDocument, ocr: bool) -> list[PageText]:
     """Each page's text in turn, judged and OCR'd where needed; every page is closed before the next opens."""
     pages = []
     for index in range(len(document)):
@@ -139,7 +139,7 @@ def _pdf_pages(document, ocr: bool) -> list[PageText]:
     return pages
 
 
-def _text_layer(page) -> str:
+def _text_layer(page: pdfium.PdfPage) -> str:
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
@@ -150,7 +150,7 @@ def _text_layer(page) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace(_SOFT_HYPHEN, "-\n")
 
 
-def _pdfium_reason(path: Path, error) -> str:
+def _pdfium_reason(path: Path, error: Exception) -> str:
     code = getattr(error, "err_code", None)
     if code == pdfium_c.FPDF_ERR_PASSWORD:
         return _ENCRYPTED
@@ -192,7 +192,7 @@ def _pdf_info(path: Path) -> dict[str, str]:
         date = _PDF_DATE.match(_clean_value(meta.creation_date_raw))
     except BadFile:
         raise
-    except Exception as error:  # pypdf raises many kinds on damaged info; the text layer is what matters
+    except Exception as error:  # noqa: BLE001 - pypdf raises many kinds on damaged info; the text layer is what matters
         logger.warning("document info unreadable: %s", error)
         return {}
     if date and "01" <= date.group(2) <= "12" and "01" <= date.group(3) <= "31":
@@ -200,7 +200,7 @@ def _pdf_info(path: Path) -> dict[str, str]:
     return {key: value for key, value in info.items() if value and value.lower() not in _PLACEHOLDERS}
 
 
-def _clean_value(value) -> str:
+def _clean_value(value: object) -> str:
     return " ".join(str(value or "").replace("\x00", "").split())
 
 
@@ -318,5 +318,5 @@ def _load_html(data: bytes) -> Loaded:
     return _paged("html", [body], {key: value for key, value in info.items() if value})
 
 
-def _inline(element) -> str:
+def _inline(element: Tag) -> str:
     return " ".join(element.get_text(" ").split())

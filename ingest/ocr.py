@@ -59,7 +59,7 @@ class PageText:
     finding: str = ""
 
 
-def settle(page: Any, text: str, quality: PageQuality, enabled: bool) -> PageText:  # noqa: ANN401
+def settle(page: Any, text: str, quality: PageQuality, enabled: bool) -> PageText:
     """Choose a page's text from its text layer and its ``quality``: OCR it when it needs and ``enabled``."""
     if quality.verdict == OVERSIZED:
         return PageText(text[:MAX_PAGE_CHARS], finding=f"{quality.reason}; kept the first {MAX_PAGE_CHARS:,}")
@@ -89,7 +89,7 @@ def _left(kept: str, why: str) -> str:
     return f"{why}, kept {chars} characters" if chars else f"{why}, page left out"
 
 
-def image_cover(page: Any) -> float:  # noqa: ANN401 - pypdfium2.PdfPage
+def image_cover(page: Any) -> float:  # pypdfium2.PdfPage
     """Share of the page's area under image objects (a scan covers ~1.0; a logo a few per cent)."""
     left, bottom, right, top = page.get_bbox()
     area = 0.0
@@ -102,10 +102,10 @@ def image_cover(page: Any) -> float:  # noqa: ANN401 - pypdfium2.PdfPage
 _PROBE_PAGES = 3  # a PDF without text or images: OCR this many pages before giving up
 
 
-def ocr_blank_pages(document: Any, pages: list[PageText]) -> list[PageText]:  # noqa: ANN401
+def ocr_blank_pages(document: Any, pages: list[PageText]) -> list[PageText]:
     """A PDF without text or images may draw its text as outlines: OCR its pages while OCR finds text."""
     empty = PageQuality(EMPTY, "no text layer (text drawn as outlines?)")
-    settled = []
+    settled: list[PageText] = []
     for index in range(len(document)):
         if index >= _PROBE_PAGES and not any(page.ocr for page in settled):
             return settled + pages[index:]
@@ -145,7 +145,7 @@ def available() -> bool:
 
 
 @lru_cache(maxsize=1)
-def _engine() -> Any:  # noqa: ANN401 - rapidocr_onnxruntime.RapidOCR
+def _engine() -> Any:  # rapidocr_onnxruntime.RapidOCR
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError as error:  # the wheel or one of its native dependencies (opencv, onnxruntime)
@@ -170,7 +170,7 @@ def read_image(image: np.ndarray) -> OcrText:
     return OcrText("\n".join(lines), len(lines), score, time.perf_counter() - started)
 
 
-def read_page(page: Any, dpi: int = DPI) -> OcrText:  # noqa: ANN401 - pypdfium2.PdfPage
+def read_page(page: Any, dpi: int = DPI) -> OcrText:  # pypdfium2.PdfPage
     """Render one PDF page in grayscale at ``dpi`` and OCR it."""
     bitmap = page.render(scale=dpi / 72, grayscale=True)
     try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ MIN_CLAUSE = 4  # characters a clause needs to be searched for on its own
 Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
 
 
-def page_pixels(page: Any, scale: float, grayscale: bool = False) -> np.ndarray:  # noqa: ANN401 - PdfPage
+def page_pixels(page: Any, scale: float, grayscale: bool = False) -> np.ndarray:  # PdfPage
     """The rendered ``page`` as an array (height × width, × 3 colour channels unless ``grayscale``)."""
     bitmap = page.render(scale=scale, grayscale=grayscale)
     try:
@@ -58,7 +59,7 @@ def page_png(path: str | Path, page_number: int, quotes: Sequence[str] = (), sca
     return out.getvalue()
 
 
-def quote_boxes(page: Any, quotes: Sequence[str]) -> list[Box]:  # noqa: ANN401 - pypdfium2.PdfPage
+def quote_boxes(page: Any, quotes: Sequence[str]) -> list[Box]:  # pypdfium2.PdfPage
     """Character boxes (PDF points) of every quote found on ``page``."""
     import pypdfium2.raw as pdfium_c
 

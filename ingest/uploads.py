@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Collection, Sequence
 
 from ingest.job import FAILED, FileResult, JobSummary, Progress, delete_document, ingest_paths
 from ingest.loaders import SUPPORTED

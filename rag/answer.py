@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import replace
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from rag import prompts
 from rag.conversation import Conversation, FollowUp
@@ -141,7 +142,7 @@ def _scope_dict(retrieval: Retrieval, follow: FollowUp) -> dict[str, Any]:
 
 
 def _generated_or_fallback(evidence: Evidence, settings: Settings, embedder: Embedder, context_size: int,
-                           fallback: bool) -> Iterator[str | Answer]:
+                           fallback: bool) -> Generator[str, None, Answer]:
     """The LLM answer; in auto mode, an endpoint failing before its first token falls back to extractive."""
     produced = False
     try:

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from rag.terms import content_terms
 from rag.text import tokenize
 from rag.types import Answer
-from rag.terms import content_terms
 
 # Words that point back at the previous question's subject.
 _PRONOUNS_ZH = frozenset(

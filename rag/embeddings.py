@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def one_blas_thread() -> AbstractContextManager[Any]:
 
 
 @lru_cache(maxsize=1)
-def _blas_controller():  # noqa: ANN202 - a threadpoolctl.ThreadpoolController
+def _blas_controller():  # a threadpoolctl.ThreadpoolController
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
@@ -294,7 +295,7 @@ class Embedder:
         return self.encode([text])[0]
 
     @cached_property
-    def _vocabulary(self):  # noqa: ANN202 - (tokenizers.Tokenizer, unk id) or None
+    def _vocabulary(self):  # (tokenizers.Tokenizer, unk id) or None
         """The model's own tokenizer read from its ``tokenizer.json`` in milliseconds, without importing
         sentence-transformers (5-7 s): a question the model cannot read never needs the model."""
         path = Path(resolve_model(self.name)) / "tokenizer.json"

@@ -19,9 +19,8 @@ import numpy as np
 from rag import prompts
 from rag.conversation import entities
 from rag.library import Library
-from rag.text import split_sentences
-from rag.types import Answer, Chunk, Hit
 from rag.terms import YEAR, content_terms, finance_terms, language, question_focus, subject
+from rag.types import Answer, Chunk, Hit
 from rag.verify import coverage, missing_terms
 
 __all__ = ["EXTRACT_CHUNKS", "Evidence", "Strength", "Thresholds", "field_labels", "gate", "key_terms", "language",

@@ -30,9 +30,9 @@ from rag.evidence import (
     refusal,
     usable,
 )
+from rag.terms import content_terms
 from rag.text import number_key, numbers
 from rag.types import Answer, Kind
-from rag.terms import content_terms
 from rag.verify import coverage, missing_terms, units, verify
 
 __all__ = ["asks_quantity", "best_similarity", "extractive"]

@@ -26,11 +26,12 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class SearchIndex:
     kind_codes: np.ndarray            # int8 per chunk, index into tuple(Kind)
     page_codes: np.ndarray            # int32 per chunk: one code per (document, first page) of the library
     statement_bits: np.ndarray        # uint8 per chunk: bit i set when its page heads rag.terms.STATEMENTS[i]
-    bm25: object | None               # bm25s.BM25, None when the library has no chunks
+    bm25: Any | None                  # bm25s.BM25, None when the library has no chunks
     vectors: np.ndarray | None        # float32 (chunks, dim), unit rows
     records: np.ndarray               # uint8: every chunk's JSON [text, Chroma metadata], one after another
     offsets: np.ndarray               # int64 (chunks + 1): where each chunk's record starts
@@ -307,7 +308,7 @@ def _load(path: Path, meta: dict) -> SearchIndex:
     return _make(meta, bm25, arrays, path, "loaded")
 
 
-def _make(meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None], path: Path, origin: str
+def _make(meta: dict, bm25: Any | None, arrays: dict[str, np.ndarray | None], path: Path, origin: str
           ) -> SearchIndex:
     return SearchIndex(
         fingerprint=meta["fingerprint"],
@@ -319,8 +320,8 @@ def _make(meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None],
         statement_bits=np.asarray(meta["statement_bits"], dtype=np.uint8),
         bm25=bm25,
         vectors=arrays["vectors"],
-        records=arrays["records"],
-        offsets=arrays["offsets"],
+        records=cast(np.ndarray, arrays["records"]),  # never None: only the vectors may be missing
+        offsets=cast(np.ndarray, arrays["offsets"]),
         path=path,
         origin=origin,
     )
@@ -356,7 +357,7 @@ def _stem(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # noqa: ANN202 - a Stemmer.Stemmer
+def _stemmer():  # a Stemmer.Stemmer
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -372,7 +373,8 @@ def _build(store: Store, path: Path, fingerprint: str) -> SearchIndex:
 
     complete = {d.doc_id for d in store.documents()}
     try:
-        rows = [(c, v) for c, v in store.iter_chunks_with_vectors() if c.doc_id in complete]
+        rows: list[tuple[Chunk, Any]] = [  # (chunk, its vector, or None with dense retrieval off)
+            (c, v) for c, v in store.iter_chunks_with_vectors() if c.doc_id in complete]
     except ConcurrentWriteError as err:  # BM25 alone (chunk texts are read from Chroma's tables)
         log.warning("dense retrieval off until the library changes again: %s", err)
         rows = [(c, None) for c in store.iter_chunks() if c.doc_id in complete]
@@ -425,7 +427,7 @@ def _page_codes(chunks: Sequence[Chunk]) -> list[int]:
                              len(codes)) for c in chunks]
 
 
-def _save(path: Path, meta: dict, bm25: object | None, arrays: dict[str, np.ndarray | None], collection: str
+def _save(path: Path, meta: dict, bm25: Any | None, arrays: dict[str, np.ndarray | None], collection: str
           ) -> None:
     """Write into a temporary folder and rename it into place, so readers never see half an index."""
     path.parent.mkdir(parents=True, exist_ok=True)

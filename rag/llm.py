@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 from rag import prompts
 from rag.settings import Settings
@@ -68,6 +68,7 @@ def make_llm(settings: Settings):  # noqa: ANN201 - an OpenAILike, imported lazi
         raise LLMError("no LLM configured: set REPORTQA_LLM_BASE_URL and REPORTQA_LLM_MODEL")
     from llama_index.llms.openai_like import OpenAILike
 
+    assert settings.llm_model is not None  # llm_configured checked it
     return OpenAILike(
         model=settings.llm_model, api_base=settings.llm_base_url,
         api_key=settings.llm_api_key or "not-needed",  # local servers (Ollama, llama.cpp) take any key

@@ -5,9 +5,9 @@ The model is loaded on first use only, so a library without ``settings.reranker`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Sequence
 
 from rag.types import Hit
 

@@ -7,14 +7,16 @@ A document is complete only once its record exists; its chunks are written befor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -147,10 +149,8 @@ class Store:
 
         manifest_path(self.settings).unlink(missing_ok=True)
         for name in (self.settings.collection, f"{self.settings.collection}_documents"):
-            try:
+            with contextlib.suppress(NotFoundError):  # a library that was never written: nothing to drop
                 self.client.delete_collection(name)
-            except NotFoundError:  # a library that was never written: nothing to drop
-                pass
 
     # documents ---------------------------------------------------------------------------------
     # A record's status is "writing" while its chunks are written, "complete" once they all are and
@@ -273,7 +273,7 @@ class Store:
         offset = 0
         while True:
             got = _retry_concurrent_write(lambda: self.chunks.get(
-                limit=_PAGE, offset=offset, include=["documents", "metadatas", "embeddings"]))
+                limit=_PAGE, offset=offset, include=["documents", "metadatas", "embeddings"]))  # noqa: B023 - called at once
             for cid, text, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
                 yield chunk_from(cid, text, meta), np.asarray(vector, dtype=np.float32)
             if len(got["ids"]) < _PAGE:

@@ -88,7 +88,7 @@ def _is_abbreviation(before: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # noqa: ANN202 - the jieba module, imported once and quietly
+def _jieba():  # the jieba module, imported once and quietly
     import logging
 
     import jieba

@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any
 
 
-class Kind(str, Enum):
+class Kind(str, Enum):  # noqa: UP042 - StrEnum would change str(Kind.BODY) from "Kind.BODY" to "body"
     """What a chunk is: retrieval skips boilerplate unless asked."""
 
     BODY = "body"

@@ -7,9 +7,9 @@ split with our number-safe sentence splitter and compared on jieba/English conte
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping, Sequence
 
 from rag.terms import content_terms
 from rag.text import number_key, numbers, split_sentences
@@ -79,7 +79,7 @@ def _claims_of(segment: str, markers: tuple[int, ...]) -> list[Claim]:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # noqa: ANN202 - nltk's PorterStemmer, imported on first English word (nltk loads slowly)
+def _stemmer():  # nltk's PorterStemmer, imported on first English word (nltk loads slowly)
     from nltk.stem.porter import PorterStemmer
 
     return PorterStemmer()
@@ -143,10 +143,7 @@ def missing_terms(terms: Sequence[str], text: str) -> list[str]:
 
 def units(chunk_text: str, kind: Kind = Kind.BODY) -> list[tuple[int, int]]:
     """Quotable spans of a chunk: sentences (lines for tables/figures), trimmed, as exact offsets."""
-    if kind in (Kind.TABLE, Kind.FIGURE):
-        blocks = _line_spans(chunk_text)
-    else:
-        blocks = _block_spans(chunk_text)
+    blocks = _line_spans(chunk_text) if kind in (Kind.TABLE, Kind.FIGURE) else _block_spans(chunk_text)
     spans: list[tuple[int, int]] = []
     for start, end in blocks:
         offset = start

@@ -9,7 +9,8 @@ that citation N quotes, ``:new`` starts a new conversation, ``:help``, and ``:qu
 from __future__ import annotations
 
 import time
-from typing import Iterator, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 from rag.answer import answer
 from rag.conversation import Conversation

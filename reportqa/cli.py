@@ -6,12 +6,13 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
-def _settings(args: argparse.Namespace, *, existing: bool = True):  # noqa: ANN202 - rag.settings.Settings
+def _settings(args: argparse.Namespace, *, existing: bool = True):  # rag.settings.Settings
     """The settings of this command; with ``existing``, NoLibraryError unless the library exists (only
     commands that ingest may create one, so a mistyped --library is an error, not an empty library)."""
     from rag.settings import Settings
@@ -28,7 +29,7 @@ def _settings(args: argparse.Namespace, *, existing: bool = True):  # noqa: ANN2
     return settings
 
 
-def _library(args: argparse.Namespace, *, existing: bool = True):  # noqa: ANN202 - rag.library.Library
+def _library(args: argparse.Namespace, *, existing: bool = True):  # rag.library.Library
     from rag.library import Library
 
     return Library(_settings(args, existing=existing))
@@ -99,10 +100,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 2
     library = _library(args)
     resolve = {}
-    if args.batch:
-        rows = _read_batch(Path(args.batch))
-    else:
-        rows = [{"question": args.question, "doc": args.doc}]
+    rows = _read_batch(Path(args.batch)) if args.batch else [{"question": args.question, "doc": args.doc}]
     for row in rows:
         doc = row.get("doc") or args.doc
         if doc and doc not in resolve:

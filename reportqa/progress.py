@@ -11,8 +11,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from ingest.job import EMBEDDING, FAILED, INDEXING, READING, UNCHANGED, Progress
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Union
+from typing import Any
 
-Reply = Union[str, Callable[[dict[str, Any]], str]]
+Reply = str | Callable[[dict[str, Any]], str]
 
 
 @dataclass
@@ -74,14 +75,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # keep pytest output clean
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         if self.path.rstrip("/").endswith("/models"):
             model = {"id": "stub-model", "object": "model", "owned_by": "stub"}
             self._json(200, {"object": "list", "data": [model]})
         else:
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         self.owner.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))

@@ -110,7 +110,7 @@ def page(browser):
     page.close()
 
 
-def _ask(page, url: str, question: str):  # noqa: ANN202 - the answer's chat message locator
+def _ask(page, url: str, question: str):  # the answer's chat message locator
     page.goto(url, wait_until="domcontentloaded")
     box = page.get_by_placeholder("Ask a question about the reports in the library")
     box.wait_for(timeout=WAIT_MS)

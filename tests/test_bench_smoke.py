@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pdfmaker import make_pdf
 
 from bench.run import fresh_work_dir, keep_fastest
 from bench.scale import copy_id, plan
-from pdfmaker import make_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -69,7 +69,7 @@ def test_questions_during_an_ingest_see_complete_documents_only(settings, embedd
         ids.append(file_doc_id(path.read_bytes()))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     library = Library(settings, embedder=embedder)
-    library.store  # the library exists before the writer starts, as it would for a running app
+    library.store  # noqa: B018 - the property creates the store: the library exists before the writer starts, as it would for a running app
     log = (tmp_path / "writer.log").open("w")
     writer = subprocess.Popen(
         [sys.executable, "-c", _WRITER, "ingest", str(docs), "--library", str(settings.library)],

@@ -102,7 +102,7 @@ def report(i: int, version: int = 0) -> str:
     return f"# 报告 {i}: {word}\n\n{body}\n"
 
 
-def rewrite(docs: str, rng) -> None:  # noqa: ANN001 - random.Random; called by the driver between runs
+def rewrite(docs: str, rng) -> None:  # random.Random; called by the driver between runs
     """Give four random files new content (their old documents must be replaced, never duplicated)."""
     for i in rng.sample(range(FILES), 4):
         path = Path(docs) / f"report_{i:02d}.md"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 from conftest import REFERENCE_REPORT, ROOT
@@ -23,9 +22,9 @@ from eval.harness import (
     EvalError,
     below_floors,
     load_floors,
+    resolve_scopes,
     run_eval,
     scope_filters,
-    resolve_scopes,
     text_reciprocal_rank,
 )
 from eval.metrics import page_hit_at

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 from openai_stub import OpenAIStub
-from test_answer import REPORT, REPORT_FILE, REPORT_ID, REPORT_META, make_chunks, reports  # noqa: F401
+from test_answer import REPORT, REPORT_FILE, REPORT_ID, REPORT_META, make_chunks, reports  # noqa: F401 - `reports` is a pytest fixture, imported to be injected
 
 from rag import prompts
 from rag.answer import answer, answer_stream, generated, make_evidence
@@ -131,7 +131,7 @@ def test_nothing_retrieved_is_refused_without_calling_the_model(stub, tmp_path):
     assert stub.requests == []
 
 
-def test_answer_uses_the_configured_endpoint_end_to_end(stub, tmp_path, reports):  # noqa: F811
+def test_answer_uses_the_configured_endpoint_end_to_end(stub, tmp_path, reports):  # noqa: F811 - the imported fixture, injected by name
     library = Library(llm_settings(stub, tmp_path).with_(library=reports.settings.library), reports.embedder,
                       reports.store)
     def cite_the_passage_with_the_figure(body: dict) -> str:
@@ -150,7 +150,7 @@ def test_answer_uses_the_configured_endpoint_end_to_end(stub, tmp_path, reports)
     assert [c.chunk_id for c in result.citations] == [f"{REPORT_ID}:00004"]
 
 
-def test_unreachable_endpoint_falls_back_in_auto_mode_and_fails_in_llm_mode(tmp_path, reports):  # noqa: F811
+def test_unreachable_endpoint_falls_back_in_auto_mode_and_fails_in_llm_mode(tmp_path, reports):  # noqa: F811 - the imported fixture, injected by name
     with OpenAIStub() as down:
         settings = llm_settings(down, tmp_path).with_(library=reports.settings.library)
     library = Library(settings, reports.embedder, reports.store)  # the stub is stopped: connection refused

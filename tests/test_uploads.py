@@ -5,8 +5,7 @@ from __future__ import annotations
 from conftest import REFERENCE_REPORT
 
 from ingest.job import ingest_paths
-from ingest.uploads import (ingest_uploads, remove_document, sanitize_filename, save_uploads,
-                            uploads_folder)
+from ingest.uploads import ingest_uploads, remove_document, sanitize_filename, save_uploads, uploads_folder
 
 NOTE = b"# Harbour logistics weekly\n\nContainer volumes at the northern harbour fell to 310 thousand boxes.\n"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.types import Chunk, Flag, Hit, Kind
 from rag.terms import content_terms
+from rag.types import Chunk, Flag, Hit, Kind
 from rag.verify import coverage, parse_claims, parse_markers, units, verify
 
 FIRST = "**Gemini 1.5 Pro 上下文容量远超 1.0。**通过一系列机器学习创新，Gemini 1.5 Pro 可以在生产环境中运行多达 100 万个 token。"

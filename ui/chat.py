@@ -6,8 +6,8 @@ LLM endpoint answers. Each answer shows its linked ``[n]`` markers, verification
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import streamlit as st
 

@@ -3,8 +3,8 @@ documents, the sidebar's library summary and the cached page images."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import streamlit as st
 

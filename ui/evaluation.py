@@ -4,8 +4,9 @@ plain llama-index baseline), read a saved run's metrics and per-question table, 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import streamlit as st
 

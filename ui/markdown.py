@@ -8,7 +8,7 @@ and ``> ``), which would otherwise show as literal characters once escaped.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 Span = tuple[int, int]
 
