@@ -21,7 +21,7 @@ import argparse
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -99,28 +99,38 @@ def fit(sets: Sequence[EvalSet], grid: Mapping[str, Sequence[float]] = GRID) -> 
     return report
 
 
-def _load(spec: str) -> EvalSet:
+def parse_set(spec: str) -> tuple[str, Path, Path, bool]:
+    """``NAME=DATASET.jsonl@LIBRARY[:noscope]`` -> (name, dataset, library folder, use the doc scope)."""
     name, rest = spec.split("=", 1)
     dataset, library_spec = rest.split("@", 1)
     path, _, flag = library_spec.partition(":")
-    library = Library(Settings.load(library=path))
-    embedder = library.embedder
-    embedder.encode_one = lru_cache(maxsize=None)(embedder.encode_one)  # type: ignore[method-assign]  # one encoding per question
-    questions = tuple(q for q in load_dataset(dataset) if q.answerable and q.evidence)
-    return EvalSet(name, library, questions, use_doc=flag != "noscope")
+    return name, Path(dataset), Path(path), flag != "noscope"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.splitlines()[0])
+def run_cli(prog: str, doc: str, work: Callable[[list[str]], dict], argv: Sequence[str] | None) -> int:
+    """The command line both fits share: sets in, the report as JSON out (and to ``--out``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="NAME=DATASET.jsonl@LIBRARY[:noscope]")
     parser.add_argument("--out", type=Path, help="write the report as JSON here")
     args = parser.parse_args(argv)
-    report = fit([_load(spec) for spec in args.sets])
-    text = json.dumps(report, ensure_ascii=False, indent=1)
+    text = json.dumps(work(args.sets), ensure_ascii=False, indent=1)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
+
+
+def _load(spec: str) -> EvalSet:
+    name, dataset, path, use_doc = parse_set(spec)
+    library = Library(Settings.load(library=path))
+    embedder = library.embedder
+    embedder.encode_one = lru_cache(maxsize=None)(embedder.encode_one)  # type: ignore[method-assign]  # one encoding per question
+    questions = tuple(q for q in load_dataset(dataset) if q.answerable and q.evidence)
+    return EvalSet(name, library, questions, use_doc=use_doc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli("python -m eval.fit", __doc__ or "", lambda specs: fit([_load(s) for s in specs]), argv)
 
 
 if __name__ == "__main__":

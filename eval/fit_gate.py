@@ -18,16 +18,14 @@ A set is ``NAME=DATASET.jsonl@LIBRARY[:noscope]`` as in :mod:`eval.fit`.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from eval.datasets import load_dataset
-from eval.fit import calibration
+from eval.fit import calibration, parse_set, run_cli
 from eval.harness import resolve_scopes, scope_filters
 from rag.answer import gather_evidence
 from rag.evidence import Strength, Thresholds, passes, strength
@@ -138,25 +136,18 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.fit_gate", description=__doc__.splitlines()[0])
-    parser.add_argument("sets", nargs="+", help="NAME=DATASET.jsonl@LIBRARY[:noscope]")
-    parser.add_argument("--out", type=Path, help="write the report as JSON here")
-    args = parser.parse_args(argv)
+def _measure_all(specs: list[str]) -> dict:
     items: list[Measured] = []
-    libraries: dict[str, Library] = {}
-    for spec in args.sets:
-        name, rest = spec.split("=", 1)
-        dataset, library_spec = rest.split("@", 1)
-        path, _, flag = library_spec.partition(":")
+    libraries: dict[Path, Library] = {}
+    for spec in specs:
+        name, dataset, path, use_doc = parse_set(spec)
         library = libraries.setdefault(path, Library(Settings.load(library=path)))
-        items += measure_set(name, Path(dataset), library, use_doc=flag != "noscope")
-    report = fit_gate(items)
-    text = json.dumps(report, ensure_ascii=False, indent=1)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    return 0
+        items += measure_set(name, dataset, library, use_doc=use_doc)
+    return fit_gate(items)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_cli("python -m eval.fit_gate", __doc__ or "", _measure_all, argv)
 
 
 if __name__ == "__main__":
