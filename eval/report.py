@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -21,7 +22,8 @@ from rag.serialize import answer_to_dict
 from rag.settings import Settings
 
 __all__ = [
-    "FORMAT", "TABLE_METRICS", "git_commit", "markdown_report", "run_to_dict", "summary_table", "write_run",
+    "FORMAT", "TABLE_METRICS", "git_commit", "markdown_report", "run_folder", "run_to_dict", "summary_table",
+    "write_run",
 ]
 
 FORMAT = 1
@@ -104,6 +106,17 @@ def run_to_dict(run: EvalRun) -> dict[str, Any]:
         },
         "systems": {system.system: system_to_dict(system) for system in run.systems},
     }
+
+
+def run_folder(parent: Path | str, dataset: Path | str) -> Path:
+    """Where a new run is saved, the one naming for the CLI and the app: ``<parent>/<YYYYmmdd-HHMMSS>-<set>``
+    (``-2``, ``-3``… when two runs start within one second)."""
+    base = Path(parent) / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(dataset).stem}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
 
 
 def write_run(run: EvalRun, out: Path | str) -> dict[str, Any]:

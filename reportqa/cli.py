@@ -152,15 +152,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.dataset:
         print("reportqa eval: give DATASET.jsonl, or --compare RUN_A RUN_B", file=sys.stderr)
         return 2
-    import time
 
     from tqdm import tqdm
 
     from eval.datasets import DatasetError
     from eval.harness import EvalError, run_eval
-    from eval.report import summary_table, write_run
+    from eval.report import run_folder, summary_table, write_run
 
-    out = Path(args.out or Path("eval-runs") / f"{Path(args.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = Path(args.out) if args.out else run_folder("eval-runs", args.dataset)
     bars: dict[str, Any] = {}
 
     def progress(event: Any) -> None:

@@ -318,3 +318,15 @@ def test_window_bm25_baseline_ranks_page_windows(tmp_path, other_pdf):
     assert {h.chunk.source for h in only.hits} == {"other_notes.pdf"}
     assert baseline.answer("zebra xylophone").hits == ()  # no shared word, no hit
     assert BM25_WINDOWS == "bm25-windows"
+
+
+def test_run_folders_are_named_one_way(tmp_path, monkeypatch):
+    import time
+
+    from eval.report import run_folder
+
+    monkeypatch.setattr(time, "strftime", lambda fmt: "20261206-101500")  # two runs within one second
+    first = run_folder(tmp_path / "eval-runs", "sets/broker_reports.jsonl")
+    assert first == tmp_path / "eval-runs" / "20261206-101500-broker_reports"
+    first.mkdir(parents=True)
+    assert run_folder(tmp_path / "eval-runs", "broker_reports.jsonl").name == "20261206-101500-broker_reports-2"

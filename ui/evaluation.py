@@ -3,7 +3,6 @@ plain llama-index baseline), read a saved run's metrics and per-question table, 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,7 +56,7 @@ def run_evaluation(library: Library, dataset: Path, limit: int, use_doc: bool, b
     """Run the harness with a progress bar and save the run; its name, or None when it could not start."""
     from eval.datasets import load_dataset
     from eval.harness import EvalError, run_eval
-    from eval.report import write_run
+    from eval.report import run_folder, write_run
 
     bar = st.progress(0.0, text="Starting…")
 
@@ -72,11 +71,7 @@ def run_evaluation(library: Library, dataset: Path, limit: int, use_doc: bool, b
     except EvalError as err:
         st.error(markdown_text(str(err)))
         return None
-    base = Path(library.settings.library) / RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-{dataset.stem}"
-    out, n = base, 1
-    while out.exists():  # two runs within one second
-        n += 1
-        out = base.with_name(f"{base.name}-{n}")
+    out = run_folder(Path(library.settings.library) / RUNS, dataset)
     write_run(run, out)
     return out.name
 
