@@ -72,10 +72,10 @@ def run_once(rule):
             deadline = time.monotonic() + value[1]
     _, status = os.waitpid(pid, 0)
     os.close(read_end)
-    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    finished = b" files: " in buffer  # the summary was out: a kill in the exit that follows stops no work
+    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL and not finished
     seconds = round(time.monotonic() - started, 2)
-    return {"rule": [kind, value], "killed": killed, "lines": lines, "seconds": seconds,
-            "finished": b" files: " in buffer}
+    return {"rule": [kind, value], "killed": killed, "lines": lines, "seconds": seconds, "finished": finished}
 
 log = []
 # A run that finishes before its moment is not a kill; on a fast machine many do, so allow more runs.
@@ -133,7 +133,6 @@ def test_twenty_kills_then_a_complete_run_equal_a_clean_run(settings, embedder, 
     log = json.loads(driver.stdout.strip().splitlines()[-1])
     kills = [run for run in log if run["killed"]]
     assert len(kills) == KILLS, log
-    assert not any(run["finished"] for run in kills)  # each kill landed before its run's summary
     assert any(run["rule"][0] == "time" for run in kills) and any(run["lines"] for run in kills)
 
     final = subprocess.run([sys.executable, "-m", "reportqa", "ingest", str(docs), "--library", str(killed_dir)],
