@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.report import RESULTS, TABLE_METRICS, fmt
+from eval.report import TABLE_METRICS, fmt
+from eval.results import RunResults
 
 __all__ = ["Comparison", "MetricChange", "QuestionChange", "compare_runs", "load_run", "render_comparison"]
 
@@ -60,13 +60,9 @@ class Comparison:
     only_b: tuple[str, ...]
 
 
-def load_run(path: Path | str) -> dict[str, Any]:
+def load_run(path: Path | str) -> RunResults:
     """A saved run: its folder or its ``results.json``."""
-    path = Path(path)
-    file = path / RESULTS if path.is_dir() else path
-    if not file.is_file():
-        raise FileNotFoundError(f"no {RESULTS} at {path}; pass a folder written by `reportqa eval --out`")
-    return json.loads(file.read_text(encoding="utf-8"))
+    return RunResults.load(path)
 
 
 def verdict(metric: str, before: Any, after: Any, answerable: bool = True) -> str:
@@ -78,21 +74,20 @@ def verdict(metric: str, before: Any, after: Any, answerable: bool = True) -> st
     return "worse" if higher == lower_better else "better"
 
 
-def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any], system: str = "ours",
+def compare_runs(a: RunResults, b: RunResults, system: str = "ours",
                  names: Sequence[str] = ("A", "B")) -> Comparison:
     """Summary metrics and per-question scores of ``system`` in run ``b`` against run ``a``."""
-    if system not in a["systems"] or system not in b["systems"]:
-        have = f"{sorted(a['systems'])} / {sorted(b['systems'])}"
+    if system not in a.systems or system not in b.systems:
+        have = f"{sorted(a.systems)} / {sorted(b.systems)}"
         raise KeyError(f"system {system!r} is not in both runs ({have})")
-    sa, sb = a["systems"][system], b["systems"][system]
+    sa, sb = a.systems[system].summary, b.systems[system].summary
     metrics = tuple(
-        MetricChange(key, sa["summary"].get(key), sb["summary"].get(key),
-                     verdict(key, sa["summary"].get(key), sb["summary"].get(key)))
+        MetricChange(key, sa.get(key), sb.get(key), verdict(key, sa.get(key), sb.get(key)))
         for key, _ in TABLE_METRICS
-        if sa["summary"].get(key) is not None or sb["summary"].get(key) is not None
+        if sa.get(key) is not None or sb.get(key) is not None
     )
-    rows_a = {row["id"]: row for row in sa["rows"]}
-    rows_b = {row["id"]: row for row in sb["rows"]}
+    rows_a = {row["id"]: row for row in a.systems[system].rows}
+    rows_b = {row["id"]: row for row in b.systems[system].rows}
     changes = tuple(c for c in (_question_change(rows_a[i], rows_b[i]) for i in rows_a if i in rows_b) if c)
     return Comparison(
         names[0], names[1], system, metrics, changes,

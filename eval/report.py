@@ -18,16 +18,17 @@ from typing import Any
 from eval.datasets import question_to_dict
 from eval.harness import EvalRun, SystemRun, row_scores
 from eval.metrics import EvalRow, refusal_stats
+from eval.results import RunResults, SystemResults
 from rag.serialize import answer_to_dict
 from rag.settings import Settings
 
 __all__ = [
-    "FORMAT", "TABLE_METRICS", "git_commit", "markdown_report", "run_folder", "run_to_dict", "summary_table",
+    "FORMAT", "TABLE_METRICS", "git_commit", "markdown_report", "run_folder", "run_results", "summary_table",
     "write_run",
 ]
 
 FORMAT = 1
-RESULTS, REPORT = "results.json", "report.md"
+REPORT = "report.md"
 SECRET_SETTINGS = ("llm_api_key",)
 # (summary key, label) in table order; a metric no system measured is left out of the table.
 TABLE_METRICS = (
@@ -71,41 +72,38 @@ def row_to_dict(row: EvalRow) -> dict[str, Any]:
     }
 
 
-def system_to_dict(system: SystemRun) -> dict[str, Any]:
-    return {
-        "summary": system.summary,
-        "refusals": asdict(refusal_stats(system.rows)),
-        "seconds": round(system.seconds, 2),
-        "notes": system.notes,
-        "rows": [row_to_dict(row) for row in system.rows],
-    }
+def system_results(system: SystemRun) -> SystemResults:
+    # through JSON once, so a fresh run equals the same run read back from results.json
+    rows = json.loads(json.dumps([row_to_dict(row) for row in system.rows], ensure_ascii=False))
+    return SystemResults(dict(system.summary), asdict(refusal_stats(system.rows)), round(system.seconds, 2),
+                         dict(system.notes), tuple(rows))
 
 
-def run_to_dict(run: EvalRun) -> dict[str, Any]:
-    """The whole run as the JSON object written to ``results.json``."""
+def run_results(run: EvalRun) -> RunResults:
+    """The whole run as what ``results.json`` holds."""
     settings = run.library.settings
     ours = run.systems[0]
     modes = sorted({row.answer.mode for row in ours.rows})
-    return {
-        "format": FORMAT,
-        "dataset": {"path": str(run.dataset), "name": run.dataset.name, "questions": len(run.questions),
-                    "doc_scope": run.use_doc},
-        "started_at": run.started_at,
-        "git_commit": git_commit(),
-        "settings": settings_dict(settings),
-        "model": {
+    return RunResults(
+        format=FORMAT,
+        dataset={"path": str(run.dataset), "name": run.dataset.name, "questions": len(run.questions),
+                 "doc_scope": run.use_doc},
+        started_at=run.started_at,
+        git_commit=git_commit(),
+        settings=settings_dict(settings),
+        model={
             "embed_model": run.library.embedder.name,
             "answer_modes": modes,
             "llm_model": settings.llm_model if settings.llm_configured else None,
             "reranker": settings.reranker,
         },
-        "library": {
+        library={
             "path": str(settings.library),
             "documents": [d.source for d in run.library.store.documents()],
             "ingest": run.ingest_line,
         },
-        "systems": {system.system: system_to_dict(system) for system in run.systems},
-    }
+        systems={system.system: system_results(system) for system in run.systems},
+    )
 
 
 def run_folder(parent: Path | str, dataset: Path | str) -> Path:
@@ -119,12 +117,12 @@ def run_folder(parent: Path | str, dataset: Path | str) -> Path:
     return out
 
 
-def write_run(run: EvalRun, out: Path | str) -> dict[str, Any]:
-    """Write ``results.json`` and ``report.md`` into ``out`` (created); returns the results dict."""
+def write_run(run: EvalRun, out: Path | str) -> RunResults:
+    """Write ``results.json`` and ``report.md`` into ``out`` (created); returns what was written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results = run_to_dict(run)
-    (out / RESULTS).write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    results = run_results(run)
+    results.save(out)
     (out / REPORT).write_text(markdown_report(results), encoding="utf-8")
     return results
 
@@ -183,10 +181,10 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_report(results: Mapping[str, Any]) -> str:
-    """The human-readable report of a results dict: setup, summary table, refusals, categories, questions."""
-    systems = results["systems"]
-    summaries = {name: s["summary"] for name, s in systems.items()}
+def markdown_report(results: RunResults) -> str:
+    """The human-readable report of a run: setup, summary table, refusals, categories, questions."""
+    systems = results.systems
+    summaries = {name: s.summary for name, s in systems.items()}
     parts = [
         *_setup(results),
         "",
@@ -200,12 +198,12 @@ def markdown_report(results: Mapping[str, Any]) -> str:
         "",
         "## Refusals",
         "",
-        *[_refusal_line(name, s["refusals"]) for name, s in systems.items()],
+        *[_refusal_line(name, s.refusals) for name, s in systems.items()],
         "",
         "## Runs",
         "",
-        *[f"- {name}: {system['seconds']:.1f} s for the questions; "
-          + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in system.get("notes", {}).items())
+        *[f"- {name}: {system.seconds:.1f} s for the questions; "
+          + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in system.notes.items())
           for name, system in systems.items()],
         *_categories(systems),
         "",
@@ -213,20 +211,20 @@ def markdown_report(results: Mapping[str, Any]) -> str:
         "",
     ]
     for name, system in systems.items():
-        parts += [f"### {name}", "", _question_table(system["rows"]), ""]
+        parts += [f"### {name}", "", _question_table(system.rows), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _setup(results: Mapping[str, Any]) -> list[str]:
-    settings, model, dataset = results["settings"], results["model"], results["dataset"]
+def _setup(results: RunResults) -> list[str]:
+    settings, model, dataset = results.settings, results.model, results.dataset
     llm = f" (LLM `{model['llm_model']}`)" if model.get("llm_model") else ""
     scope = "used" if dataset.get("doc_scope", True) else "ignored"
     return [
         f"# Evaluation: {dataset['name']}",
         "",
-        f"- run: {results['started_at']}, commit `{results['git_commit']}`",
+        f"- run: {results.started_at}, commit `{results.git_commit}`",
         f"- set: `{dataset['path']}`, {dataset['questions']} questions (document scope {scope})",
-        f"- library: `{results['library']['path']}` ({', '.join(results['library']['documents'])})",
+        f"- library: `{results.library['path']}` ({', '.join(results.library['documents'])})",
         f"- embedding model: `{model['embed_model']}`; answers: {', '.join(model['answer_modes'])}{llm}; "
         f"top_k {settings['top_k']}, chunk_size {settings['chunk_size']}, reranker {settings['reranker']}",
     ]
@@ -238,11 +236,11 @@ def _refusal_line(name: str, refusals: Mapping[str, int]) -> str:
     return f"- {name}: refused {wrong}, {right}"
 
 
-def _categories(systems: Mapping[str, Any]) -> list[str]:
+def _categories(systems: Mapping[str, SystemResults]) -> list[str]:
     """Contains-gold and text (else page) hit@5 per question category, one column pair per system."""
     table: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for name, system in systems.items():
-        for row in system["rows"]:
+        for row in system.rows:
             table[row["question"].get("category") or "–"][name].append(row["scores"])
     if len(table) < 2:
         return []

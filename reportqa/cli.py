@@ -146,7 +146,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         runs = [load_run(path) for path in args.compare]
         for system in ("ours", "baseline"):
-            if all(system in run["systems"] for run in runs):
+            if all(system in run.systems for run in runs):
                 print(render_comparison(compare_runs(*runs, system=system, names=tuple(args.compare))))
         return 0
     if not args.dataset:
@@ -184,7 +184,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for bar in bars.values():
             bar.close()
     results = write_run(run, out)
-    print(summary_table({name: system["summary"] for name, system in results["systems"].items()}))
+    print(summary_table({name: system.summary for name, system in results.systems.items()}))
     print(f"\n{len(run.questions)} questions; wrote {out / 'results.json'} and {out / 'report.md'}")
     return 0
 

@@ -29,6 +29,7 @@ from eval.harness import (
 )
 from eval.metrics import page_hit_at
 from eval.report import markdown_report, summary_table, write_run
+from eval.results import RunResults
 from rag.library import Library
 from rag.retrieve import DEFAULT_KINDS
 from rag.settings import Settings
@@ -65,8 +66,9 @@ def evaluated(tmp_path_factory, embedder, questions, other_pdf):
     run = run_eval(questions, library, ingest=[REFERENCE_REPORT, other_pdf], baseline=True,
                    progress=events.append)
     out = tmp_path_factory.mktemp("run") / "ref"
-    results = write_run(run, out)
-    return library, run, events, out, results
+    written = write_run(run, out)
+    assert load_run(out) == written  # the typed run survives results.json
+    return library, run, events, out, written.to_json()
 
 
 def test_run_asks_every_question_of_both_systems(evaluated, questions):
@@ -154,7 +156,7 @@ def test_results_json_holds_rows_settings_model_and_commit(evaluated):
 def test_markdown_report_and_printed_table(evaluated):
     _, run, _, out, results = evaluated
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert report == markdown_report(results)
+    assert report == markdown_report(RunResults.from_json(results))
     assert report.startswith("# Evaluation: <questions>\n")
     assert f"commit `{results['git_commit']}`" in report
     assert "| metric | ours | baseline | bm25-windows | dense-256 | Δ |" in report
@@ -288,7 +290,7 @@ def test_cli_eval_writes_a_run_and_compares_two(evaluated, questions, tmp_path, 
     printed = capsys.readouterr().out
     assert printed.splitlines()[0].split() == ["metric", "ours"]
     assert f"2 questions; wrote {tmp_path / 'b' / 'results.json'} and {tmp_path / 'b' / 'report.md'}" in printed
-    assert load_run(tmp_path / "a")["library"]["ingest"].startswith("1 files: 0 new, 1 unchanged")
+    assert load_run(tmp_path / "a").library["ingest"].startswith("1 files: 0 new, 1 unchanged")
 
     assert cli.main(["eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
     compared = capsys.readouterr().out

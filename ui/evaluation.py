@@ -1,11 +1,11 @@
 """The evaluation page: run a bundled or uploaded question set against the library (optionally with the
-plain llama-index baseline), read a saved run's metrics and per-question table, compare two runs."""
+plain pipelines), read a saved run's metrics and per-question table, compare two runs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -13,6 +13,9 @@ from ingest.uploads import save_uploads
 from rag.library import Library
 from ui.common import current_library, library_documents, sidebar_library
 from ui.markdown import markdown_text
+
+if TYPE_CHECKING:  # eval is imported where a page needs it (the app starts without it)
+    from eval.results import RunResults, SystemResults
 
 DATASETS = "datasets"  # uploaded question sets live in <library>/datasets/
 RUNS = "eval-runs"  # saved evaluation runs live in <library>/eval-runs/<time>-<set>/results.json
@@ -76,26 +79,26 @@ def run_evaluation(library: Library, dataset: Path, limit: int, use_doc: bool, b
     return out.name
 
 
-def metric_rows(systems: dict[str, Any]) -> list[dict[str, str]]:
+def metric_rows(systems: Mapping[str, SystemResults]) -> list[dict[str, str]]:
     """The summary table: one row per metric, one column per system (metrics nobody measured left out)."""
     from eval.report import TABLE_METRICS, fmt
 
     rows = []
     for key, label in TABLE_METRICS:
-        values = {name: system["summary"].get(key) for name, system in systems.items()}
+        values = {name: system.summary.get(key) for name, system in systems.items()}
         if any(v is not None for v in values.values()):
             rows.append({"metric": label, **{name: fmt(v, key) for name, v in values.items()}})
     return rows
 
 
-def hit_chart(systems: dict[str, Any]) -> Any:
+def hit_chart(systems: Mapping[str, SystemResults]) -> Any:
     """hit@k for each k, by page and by evidence text, one column per system and kind (a DataFrame)."""
     import pandas as pd
 
     from eval.metrics import HIT_KS
 
     columns = {
-        f"{name} ({kind})": [system["summary"].get(f"{prefix}hit@{k}") for k in HIT_KS]
+        f"{name} ({kind})": [system.summary.get(f"{prefix}hit@{k}") for k in HIT_KS]
         for name, system in systems.items()
         for kind, prefix in (("page", ""), ("text", "text_"))
     }
@@ -116,17 +119,17 @@ def question_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def show_run(results: dict[str, Any]) -> None:
+def show_run(results: RunResults) -> None:
     """The summary table, the hit@k chart and the per-question tables of one saved run."""
-    systems, dataset = results["systems"], results["dataset"]
-    about = f"{dataset['name']} · {dataset['questions']} questions · {results['started_at']}"
-    st.caption(markdown_text(f"{about} · commit {results['git_commit'][:10]}"))
+    systems, dataset = results.systems, results.dataset
+    about = f"{dataset['name']} · {dataset['questions']} questions · {results.started_at}"
+    st.caption(markdown_text(f"{about} · commit {results.git_commit[:10]}"))
     st.dataframe(metric_rows(systems), hide_index=True, height="content")
     st.markdown("**hit@k**: share of questions with the evidence among the top k passages")
     st.bar_chart(hit_chart(systems), stack=False, sort=False, height=260)
     for name, system in systems.items():
         st.markdown(f"**Questions: {markdown_text(name)}**")
-        st.dataframe(question_rows(system["rows"]), hide_index=True)
+        st.dataframe(question_rows(system.rows), hide_index=True)
 
 
 def show_comparison(folder: Path, runs: Sequence[str]) -> None:
