@@ -17,8 +17,11 @@ from importlib import resources
 
 from rag.text import cjk_ratio, split_sentences, tokenize
 
-__all__ = ["QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "statement_headings", "statements_in", "FinanceTerm", "Query", "analyze", "content_terms", "finance_terms",
-           "is_mostly_cjk", "language", "question_focus", "subject", "vocabulary"]
+__all__ = [
+    "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
+    "finance_terms", "is_mostly_cjk", "language", "question_focus", "statement_headings", "statements_in", "subject",
+    "vocabulary",
+]
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-&]*")
@@ -33,8 +36,6 @@ QUESTION_WORDS = frozenset(
     "does did able between during under within like using use only if drove fy q1 q2 q3 q4 h1 h2".split()
 )
 _FISCAL_YEAR = re.compile(r"(?:fy|cy)((?:19|20)\d{2})")  # FY2022 -> 2022, as filings write the year
-
-
 _LEAD_IN = re.compile(
     r"^[^?？]*[:：]\s*(?=(?:what|which|how|who|when|where|why|is|are|was|were|did|does|do)\b)", re.I
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.index import terms
-from rag.terms import analyze, content_terms, finance_terms, language, subject, vocabulary
+from rag.terms import analyze, content_terms, finance_terms, language, statement_headings, subject, vocabulary
 
 
 def names(question: str) -> list[str]:
@@ -74,3 +74,13 @@ def test_bm25_terms_stem_english_and_keep_numbers_and_chinese_whole():
 ])
 def test_subject_of_a_question(question, expected):
     assert subject(question) == expected
+
+
+def test_statement_headings_are_short_lines_not_mentions():
+    page = ("Table of Contents\n3M Company and Subsidiaries\nConsolidated Statement of Incom e\n"
+            "Years ended December 31\nNet sales $ 32,765 $ 31,657\n")
+    assert statement_headings(page) == [("income", page.index("Consolidated"))]  # "Incom e": a PDF split
+    prose = "Cash and cash equivalents are shown in the Consolidated Balance Sheet at fair value in millions.\n"
+    assert statement_headings(prose) == []  # a long line that mentions a statement is not its heading
+    assert [name for name, _ in statement_headings("二、合并现金流量表\n项目 2019年度\n")] == ["cash_flow"]
+    assert [name for name, _ in statement_headings("盈利预测与估值\n营业收入（百万元） 1,234\n")] == ["forecast"]
