@@ -21,7 +21,7 @@ import argparse
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import Any
 
 from eval.datasets import Question, load_dataset
 from eval.harness import resolve_scopes, scope_filters, text_reciprocal_rank
-from eval.metrics import page_hit_at, reciprocal_rank, text_hit_at
+from eval.metrics import page_hit_at, paged, reciprocal_rank, text_hit_at
 from rag.library import Library
 from rag.retrieve import Ranking, retrieve
 from rag.settings import Settings
@@ -54,15 +54,15 @@ def calibration(question: Question) -> bool:
     return hashlib.sha256(question.id.encode()).digest()[0] % 2 == 0
 
 
-def measure(evalset: EvalSet, ranking: Ranking, questions: Iterable[Question]) -> dict[str, float]:
+def measure(evalset: EvalSet, ranking: Ranking, questions: Sequence[Question]) -> dict[str, float]:
     """Mean hit@1, hit@5 and MRR of ``ranking`` on ``questions`` (page hits, else text hits)."""
-    scopes = resolve_scopes(list(questions), evalset.library, evalset.use_doc)
+    scopes = resolve_scopes(questions, evalset.library, evalset.use_doc)
     totals = {"hit@1": 0.0, "hit@5": 0.0, "mrr": 0.0}
     count = 0
     for question in questions:
         hits = retrieve(evalset.library, question.question, k=DEPTH, filters=scope_filters(question, scopes),
                         ranking=ranking).hits
-        if all(e.pages and Path(e.file or "").suffix.lower() in ("", ".pdf") for e in question.evidence):
+        if all(e.pages and paged(e) for e in question.evidence):
             totals["hit@1"] += page_hit_at(hits, question.evidence, 1)
             totals["hit@5"] += page_hit_at(hits, question.evidence, 5)
             totals["mrr"] += reciprocal_rank(hits, question.evidence)

@@ -192,8 +192,8 @@ def _run_baseline(
     if name == BM25_WINDOWS:
         baseline = WindowBM25(top_k=TEXT_RANK_DEPTH)
         started = time.perf_counter()
-        notes: dict[str, Any] = {"chunks": baseline.build(paths), "index_seconds": 0.0}
-        notes["index_seconds"] = round(time.perf_counter() - started, 1)
+        windows = baseline.build(paths)
+        notes: dict[str, Any] = {"chunks": windows, "index_seconds": round(time.perf_counter() - started, 1)}
     else:
         baseline = Baseline(library.settings, top_k=TEXT_RANK_DEPTH, chunk_size=256 if name == DENSE_256 else None)
         build = baseline.build(paths)

@@ -177,7 +177,7 @@ def citation_precision(answer: Answer, evidence: Sequence[Evidence]) -> float | 
         quote = canonical(citation.quote)
         on_text = bool(quote) and any(overlaps(quote, text) for text in texts)
         on_page = any(
-            _paged(ev)
+            paged(ev)
             and same_document(citation.source, citation.doc_id, ev)
             and (not ev.pages or citation.page in ev.pages)
             for ev in evidence
@@ -200,7 +200,8 @@ def numbers_supported(answer: Answer, chunk_texts: Mapping[str, str] | None = No
     return all(any(same_quantity(number, other) for other in found) for number in wanted)
 
 
-def _paged(evidence: Evidence) -> bool:
+def paged(evidence: Evidence) -> bool:
+    """Whether the evidence's file has pages that locate a passage (PDF); Markdown, text, HTML do not."""
     return not evidence.file or PurePath(_file_name(evidence.file)).suffix in _PAGED_SUFFIXES
 
 

@@ -77,7 +77,7 @@ class WindowBM25:
         import numpy as np
 
         started = time.perf_counter()
-        tokens = [t for t in dict.fromkeys(plain_tokens(question))]
+        tokens = list(dict.fromkeys(plain_tokens(question)))
         ids = self._bm25.get_tokens_ids(tokens) if self._bm25 is not None else []
         scores = np.asarray(self._bm25.get_scores_from_ids(ids)) if ids else np.zeros(len(self._windows))
         if files:

@@ -162,8 +162,8 @@ def strength(evidence: Evidence, similarity: Similarity | None = None) -> Streng
         absent = [y for y in years if y not in first] + [n for n in names if not mentions(first, n)]
         return Strength(missing=join.join(unknown or absent) or "-")
     texts = [passage_text(evidence.hits[n - 1], evidence.question) for n in found]
-    best = max(texts, key=lambda t: coverage(evidence.terms, t, evidence.weights))
-    return Strength(coverage(evidence.terms, best, evidence.weights), "", best, similarity)
+    covered, best = max(((coverage(evidence.terms, t, evidence.weights), t) for t in texts), key=lambda p: p[0])
+    return Strength(covered, "", best, similarity)
 
 
 def passes(measured: Strength, thresholds: Thresholds) -> bool:

@@ -92,7 +92,7 @@ class SearchIndex:
         for cid in chunk_ids:
             row = self._rows.get(cid)
             if row is not None:
-                text, meta = json.loads(bytes(self.records[self.offsets[row]:self.offsets[row + 1]]))
+                text, meta = self._record(row)
                 found.append(chunk_from(cid, text, meta))
         return found
 
@@ -172,7 +172,7 @@ class SearchIndex:
         if mask is None or mask.all():
             return np.asarray(similarities(self.vectors, vector), dtype=np.float32)
         rows = np.flatnonzero(mask)
-        if len(rows) * 4 < len(self):
+        if len(rows) * 4 < len(self):  # a few documents: copying their rows out costs less
             out[rows] = similarities(self.vectors[rows], vector)
         else:
             out[rows] = np.asarray(similarities(self.vectors, vector))[rows]
@@ -197,13 +197,15 @@ class SearchIndex:
             starts = np.searchsorted(self.doc_codes, np.arange(len(self.doc_ids) + 1))
             for code in range(len(self.doc_ids)):
                 rows = np.unique(np.linspace(starts[code], starts[code + 1] - 1, 5).astype(int))
-                texts = [self._text(int(r)) for r in rows if starts[code] < starts[code + 1]]
+                texts = [self._record(int(r))[0] for r in rows if starts[code] < starts[code + 1]]
                 shares[code] = np.mean([share(t) for t in texts]) if texts else 0.0
             found = self._readable[floor] = shares[self.doc_codes] >= floor
         return found
 
-    def _text(self, row: int) -> str:
-        return json.loads(bytes(self.records[self.offsets[row]:self.offsets[row + 1]]))[0]
+    def _record(self, row: int) -> tuple[str, dict[str, Any]]:
+        """A chunk's stored ``(text, Chroma metadata)``."""
+        text, meta = json.loads(bytes(self.records[self.offsets[row]:self.offsets[row + 1]]))
+        return text, meta
 
     def page_of(self, chunk_id: str) -> int:
         """The page code of a chunk (chunks with the same code lie on the same page of one document)."""
@@ -213,18 +215,8 @@ class SearchIndex:
         """The ``k`` chunks closest to the unit ``vector`` (exact cosine), ``(chunk_id, cosine)`` best first."""
         if self.vectors is None or k <= 0:
             return []
-        from rag.embeddings import similarities
-
-        if mask is None or mask.all():
-            rows = np.arange(len(self))
-            scores = similarities(self.vectors, vector)
-        else:
-            rows = np.flatnonzero(mask)
-            if len(rows) * 4 < len(self):  # a few documents: copying their rows out costs less
-                scores = similarities(self.vectors[rows], vector)
-            else:
-                scores = similarities(self.vectors, vector)[rows]
-        return self._best(rows, scores, k)
+        rows = np.arange(len(self)) if mask is None else np.flatnonzero(mask)
+        return self._best(rows, self.dense_scores(vector, mask)[rows], k)
 
     def _best(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
         return [(self.chunk_ids[rows[i]], float(scores[i])) for i in top_k(scores, k)]

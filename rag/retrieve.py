@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -55,9 +56,8 @@ class Ranking:
     chunk of the page plus ``page_rest`` times the others) against the chunk lists; ``expansion`` weighs
     the finance vocabulary's phrases in the question's language that it did not say against its own words
     (``translation`` those in the other language: a Chinese question about an English filing has no other
-    words that can match); a chunk on a page
-    of a statement that prints what the question asks (a capex question: the cash flow statement) has its
-    BM25 score raised by the share ``statement``.
+    words that can match); a chunk on a page of a statement that prints what the question asks (a capex
+    question: the cash flow statement) has its BM25 score raised by the share ``statement``.
     """
 
     dense: float = 0.5
@@ -239,13 +239,24 @@ def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
     total = np.zeros(len(index), dtype=np.float32)
     single: dict[str, np.ndarray] = {}
     for phrase in phrases:
-        words = list(dict.fromkeys(terms(phrase)))
+        words = _phrase_terms(phrase)
         if not words:
             continue
         arrays = [single.setdefault(w, index.scores([w])) for w in words]
         present = np.logical_and.reduce([a > 0 for a in arrays])
         np.maximum(total, np.where(present, np.mean(arrays, axis=0), 0.0).astype(np.float32), out=total)
     return total
+
+
+@lru_cache(maxsize=4096)
+def _phrase_terms(phrase: str) -> tuple[str, ...]:
+    """A vocabulary phrase's distinct BM25 terms (the phrases are fixed: segmented and stemmed once)."""
+    return tuple(dict.fromkeys(terms(phrase)))
+
+
+@lru_cache(maxsize=1)
+def _finance_words() -> frozenset[str]:
+    return frozenset(p.casefold() for t in vocabulary() for p in t.asked)
 
 
 def _by_page(index: SearchIndex, scores: np.ndarray, rest: float) -> np.ndarray:
@@ -411,8 +422,7 @@ def _matchers(name: str, where: str) -> list[_Name]:
 def _short_forms(question: str) -> list[str]:
     """Words written in capitals (3-5 letters) that are no finance term (EPS, ROE, USD are not issuers)."""
     words = [w.lower() for w in _CAPITALS.findall(question)]
-    finance = {p.casefold() for t in vocabulary() for p in t.asked}
-    return [w for w in dict.fromkeys(words) if w not in finance and w not in _NOT_ISSUERS]
+    return [w for w in dict.fromkeys(words) if w not in _finance_words() and w not in _NOT_ISSUERS]
 
 
 def _word_runs(question: str) -> set[str]:

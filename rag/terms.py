@@ -19,7 +19,7 @@ from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
     "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
-    "finance_terms", "is_mostly_cjk", "language", "question_focus", "statement_headings", "statements_in", "subject",
+    "finance_terms", "is_mostly_cjk", "language", "question_focus", "statement_headings", "subject",
     "vocabulary",
 ]
 
@@ -186,11 +186,6 @@ def statement_headings(text: str) -> list[tuple[str, int]]:
                     found.append((name, start))
         start += len(line)
     return found
-
-
-def statements_in(text: str) -> tuple[str, ...]:
-    """The statements whose heading ``text`` holds (a page's text: which statement the page is)."""
-    return tuple(dict.fromkeys(name for name, _ in statement_headings(text)))
 
 
 @lru_cache(maxsize=1)
