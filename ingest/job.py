@@ -22,7 +22,9 @@ from ingest.chunking import chunk_pages
 from ingest.clean import clean_pages
 from ingest.loaders import SUPPORTED, BadFile, load
 from ingest.metadata import extract_metadata
+from ingest.tables import extract_tables
 from rag.library import Library
+from rag.tables import Table
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,7 @@ class Progress:
 class _Prepared:
     doc: Document
     chunks: list[Chunk] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -307,7 +310,7 @@ def prepare(path: Path, doc_id: str, chunk_size: int, ocr: bool = True) -> _Prep
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"), fmt=loaded.fmt, meta=meta,
         ocr_pages=loaded.ocr_pages,
     )
-    return _Prepared(doc, chunks)
+    return _Prepared(doc, chunks, extract_tables(pages, doc_id, path.name))
 
 
 def embedding_text(chunk: Chunk) -> str:
@@ -325,6 +328,7 @@ def _write(library: Library, prepared: _Prepared, batch_done: Callable[[int], No
         part = prepared.chunks[start : start + step]
         store.add_chunks(part, embedder.encode([embedding_text(c) for c in part]))
         batch_done(start + len(part))
+    store.add_tables(prepared.tables)
     store.put_document(prepared.doc)
 
 

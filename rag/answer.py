@@ -19,13 +19,25 @@ from typing import Any
 from rag import prompts
 from rag.conversation import Conversation, FollowUp
 from rag.embeddings import Embedder
-from rag.evidence import Evidence, gate, language, make_evidence, mentions, refusal, term_stats
+from rag.evidence import (
+    Evidence,
+    gate,
+    language,
+    make_evidence,
+    mentions,
+    refusal,
+    term_stats,
+    unknown_subject,
+)
 from rag.extractive import extractive
+from rag.figures import figure_answer
 from rag.library import Library
 from rag.llm import LLMError, build_prompt, stream
 from rag.retrieve import Filters, Retrieval, retrieve
 from rag.settings import Settings
-from rag.types import Answer, Hit
+from rag.store import Store
+from rag.terms import analyze
+from rag.types import Answer, Chunk, Citation, Document, FigureCell, Flag, Hit
 from rag.verify import MARKER, parse_markers, verify
 
 log = logging.getLogger(__name__)
@@ -66,8 +78,12 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
     evidence = gather_evidence(library, question, filters, follow, max(context_size, HITS_SHOWN))
     retrieved = time.perf_counter()
 
-    # 2. compose or generate (each refuses on weak evidence / says so), verified inside
-    if mode == "llm":
+    # 2. a figure read from its table cell; else compose or generate (each refuses on weak evidence), verified
+    figure = figure_from_tables(library, evidence)
+    if figure is not None:
+        result = figure
+        yield result.text
+    elif mode == "llm":
         result = yield from _generated_or_fallback(evidence, settings, library.embedder, context_size,
                                                    fallback=requested == "auto")
     else:
@@ -99,6 +115,57 @@ def gather_evidence(library: Library, question: str, filters: Filters | None = N
         return evidence
     weights, unseen = term_stats(library, evidence.terms + evidence.extra_terms)
     return replace(evidence, weights=weights, unseen=unseen)
+
+
+def figure_from_tables(library: Library, evidence: Evidence) -> Answer | None:
+    """The figure answer (:mod:`rag.figures`) with each cell cited by its row's line on the page; ``None``
+    when the question asks for no figure, names a company the library lacks, or no table holds the cell."""
+    start = time.perf_counter()
+    if not evidence.hits or unknown_subject(evidence):
+        return None
+    store = library.store
+    docs = {d.doc_id: d for d in store.documents()}
+    found = figure_answer(analyze(evidence.question), evidence.hits, store.tables,
+                          lambda doc_id: _entity(docs.get(doc_id)))
+    if found is None:
+        return None
+    text, figure = found
+    cited: list[Hit] = []
+    citations: list[Citation] = []
+    for cell in figure.cells:
+        located = _row_in_chunks(store, cell)
+        if located is None:
+            return None  # a figure is only answered where its row can be shown on the page
+        chunk, begin, end = located
+        if chunk.chunk_id not in {h.chunk.chunk_id for h in cited}:
+            cited.append(Hit(chunk, 1.0, {"table": cell.n}))
+        position = next(i for i, h in enumerate(cited, 1) if h.chunk.chunk_id == chunk.chunk_id)
+        citations.append(Citation(cell.n, chunk.chunk_id, chunk.doc_id, chunk.source, chunk.title, cell.page,
+                                  chunk.section, chunk.text[begin:end], begin, end, hit=position))
+    ids = {h.chunk.chunk_id for h in cited}
+    hits = (*cited, *(h for h in evidence.hits if h.chunk.chunk_id not in ids))
+    kind = "derived" if figure.formula else "figure"
+    flags = tuple(Flag("number_not_found", f"[{c.n}] {cell.text} is not in the cited line")
+                  for c, cell in zip(citations, figure.cells, strict=True) if cell.text not in c.quote)
+    return Answer(evidence.question, text, True, tuple(citations), hits, evidence.scope, flags, "",
+                  "extractive", {"figure": _ms(time.perf_counter() - start)}, kind=kind, figure=figure)
+
+
+def _entity(doc: Document | None) -> str:
+    if doc is None:
+        return ""
+    return re.sub(r"^[\W_]+", "", doc.meta.get("company") or "")  # a cover's rule line is no part of the name
+
+
+def _row_in_chunks(store: Store, cell: FigureCell) -> tuple[Chunk, int, int] | None:
+    """The chunk on the cell's page that holds its row's line, and the line's span in the chunk's text."""
+    where = {"$and": [{"doc_id": cell.doc_id}, {"page": {"$lte": cell.page}}, {"page_end": {"$gte": cell.page}}]}
+    pattern = re.compile(r"\s+".join(re.escape(part) for part in cell.quote.split()))
+    for chunk in store.iter_chunks(where):
+        match = pattern.search(chunk.text)
+        if match:
+            return chunk, match.start(), match.end()
+    return None
 
 
 def about(hits: tuple[Hit, ...], names: tuple[str, ...]) -> tuple[Hit, ...]:

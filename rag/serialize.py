@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from rag.types import Answer, Hit
+from rag.types import Answer, Figure, Hit
 
 
 def hit_to_dict(hit: Hit) -> dict[str, Any]:
@@ -24,6 +25,8 @@ def answer_to_dict(answer: Answer, max_hits: int = 10) -> dict[str, Any]:
         "answerable": answer.answerable,
         "reason": answer.reason,
         "mode": answer.mode,
+        "answer_kind": answer_kind(answer),
+        "figure": figure_to_dict(answer.figure) if answer.figure else None,
         "citations": [
             {"n": c.n, "hit": c.hit, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "file": c.source,
              "title": c.title, "page": c.page, "section": c.section, "quote": c.quote}
@@ -34,3 +37,15 @@ def answer_to_dict(answer: Answer, max_hits: int = 10) -> dict[str, Any]:
         "scope": dict(answer.scope),
         "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()},
     }
+
+
+def answer_kind(answer: Answer) -> str:
+    """"figure" | "derived" | "passage" | "refusal"."""
+    return "refusal" if not answer.answerable else answer.kind
+
+
+def figure_to_dict(figure: Figure) -> dict[str, Any]:
+    """Value, unit, scale, period, entity, formula and the cells read, each with its citation number."""
+    data = asdict(figure)
+    data["cells"] = [{"citation": c.pop("n"), **c} for c in data["cells"]]
+    return data

@@ -1,4 +1,5 @@
-"""The Chroma adapter: the library's source of truth (chunks with vectors, and one record per document).
+"""The Chroma adapter: the library's source of truth (chunks with vectors, one record per document, and
+one record per table recovered from a document's pages).
 
 chromadb is used directly rather than through llama-index's ChromaVectorStore because the library
 needs per-document replacement, paginated reads for the search index and a model check on open.
@@ -22,6 +23,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from rag.settings import Settings
+from rag.tables import Table, table_from_dict
 from rag.types import Chunk, Document, Kind
 
 _PAGE = 2000  # rows per Chroma read/write round trip
@@ -121,7 +123,12 @@ class Store:
         self.docs = self.client.get_or_create_collection(
             f"{name}_documents", metadata={"role": "documents"}, embedding_function=None
         )
+        # Tables are records of their own kind: the table as JSON, where it stands as metadata, no vector.
+        self.tables_collection = self.client.get_or_create_collection(
+            f"{name}_tables", metadata={"role": "tables"}, embedding_function=None
+        )
         self._catalog: tuple[str, tuple[Document, ...]] | None = None  # (version, complete documents)
+        self._tables: dict[str, tuple[str, tuple[Table, ...]]] = {}  # doc_id -> (version, its tables)
         self._check_model()
 
     def _check_model(self, dim: int = 0) -> None:
@@ -148,7 +155,8 @@ class Store:
         from chromadb.errors import NotFoundError
 
         manifest_path(self.settings).unlink(missing_ok=True)
-        for name in (self.settings.collection, f"{self.settings.collection}_documents"):
+        base = self.settings.collection
+        for name in (base, f"{base}_documents", f"{base}_tables"):
             with contextlib.suppress(NotFoundError):  # a library that was never written: nothing to drop
                 self.client.delete_collection(name)
 
@@ -250,7 +258,35 @@ class Store:
             )
 
     def delete_chunks(self, doc_id: str) -> None:
+        """Remove a document's chunks and its tables."""
         self.chunks.delete(where={"doc_id": doc_id})
+        self.tables_collection.delete(where={"doc_id": doc_id})
+
+    # tables ------------------------------------------------------------------------------------
+    def add_tables(self, tables: list[Table]) -> None:
+        """Store tables (written with their document's chunks, before its record is complete)."""
+        for i in range(0, len(tables), _PAGE):
+            part = tables[i : i + _PAGE]
+            self.tables_collection.upsert(
+                ids=[f"{t.doc_id}:t{i + j:04d}" for j, t in enumerate(part)],
+                embeddings=[[0.0]] * len(part),
+                documents=[json.dumps(t.to_dict(), ensure_ascii=False) for t in part],
+                metadatas=[{"doc_id": t.doc_id, "page": t.page, "statement": t.statement, "title": t.title,
+                            "rows": len(t.rows)} for t in part],
+            )
+
+    def tables(self, doc_id: str) -> tuple[Table, ...]:
+        """The tables of one document, in page order; read again only when the library version changed."""
+        version = self.version()
+        cached = self._tables.get(doc_id)
+        if version and cached is not None and cached[0] == version:
+            return cached[1]
+        got = self.tables_collection.get(where={"doc_id": doc_id}, include=["documents"])
+        found = tuple(sorted((table_from_dict(json.loads(text)) for text in got["documents"]),
+                             key=lambda t: t.page))
+        if version:
+            self._tables[doc_id] = (version, found)
+        return found
 
     def chunk_count(self) -> int:
         return self.chunks.count()

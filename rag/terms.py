@@ -50,6 +50,8 @@ class FinanceTerm:
     printed: tuple[str, ...]
     statement: str
     formula: str = ""
+    kind: str = "figure"  # "figure" (a line item), "ratio" (has a formula) or "topic" (names no single figure)
+    display: str = ""  # how a ratio is shown: "percent" | "times"
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -193,7 +195,8 @@ def vocabulary() -> tuple[FinanceTerm, ...]:
     """The finance vocabulary shipped with the package."""
     raw = tomllib.loads(resources.files("rag").joinpath("data/finance_terms.toml").read_text(encoding="utf-8"))
     return tuple(
-        FinanceTerm(t["name"], tuple(t["asked"]), tuple(t.get("printed", ())), t["statement"], t.get("formula", ""))
+        FinanceTerm(t["name"], tuple(t["asked"]), tuple(t.get("printed", ())), t["statement"], t.get("formula", ""),
+                    t.get("kind", "ratio" if t.get("formula") else "figure"), t.get("display", ""))
         for t in raw["term"]
     )
 

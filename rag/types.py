@@ -21,10 +21,16 @@ META_KEYS = (
     "title",
     "publisher",
     "date",
+    "report_kind",
     "analysts",
     "rating",
+    "rating_action",
+    "target_price",
+    "target_currency",
+    "previous_target",
     "sector",
     "company",
+    "ticker",
     "form_type",
     "period",
 )
@@ -123,6 +129,40 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class FigureCell:
+    """A table cell a figure answer reads: where it is printed and what it says (marker ``[n]`` cites it)."""
+
+    n: int
+    doc_id: str
+    source: str
+    page: int
+    row: str  # the row label as printed
+    column: str  # the column header as printed
+    value: float | None
+    text: str  # the value as printed: "(1,577)"
+    quote: str  # the row's line on the page: what the citation quotes and the page image boxes
+    table: str = ""  # the table's title
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure answer's value: read from one cell, or computed by ``formula`` from ``cells``.
+
+    ``value`` is in ``unit`` as printed ("$ million", "百万元", "%", "x"); ``scale`` is what one unit is worth
+    (1e6 for millions), so ``value * scale`` is the amount in currency units.
+    """
+
+    value: float
+    unit: str
+    scale: float
+    period: str
+    entity: str
+    metric: str
+    formula: str = ""
+    cells: tuple[FigureCell, ...] = ()
+
+
+@dataclass(frozen=True)
 class Answer:
     """What a question gets back: text with ``[n]`` markers and everything needed to check it."""
 
@@ -136,3 +176,5 @@ class Answer:
     reason: str = ""
     mode: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    kind: str = "passage"  # "figure" | "derived" | "passage" | "refusal"
+    figure: Figure | None = None

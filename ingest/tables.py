@@ -1,0 +1,306 @@
+"""Recover tables from page text: a header line of periods, then rows of a label and one value per column.
+
+pypdfium2 keeps a statement row on one text line with its label and all its period values
+(``Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)`` under ``(Millions) 2018 2017
+2016``; ``归母净利润（百万元） 11,036 13,461 15,009`` under ``2024A 2025A 2026E``), so rows are read from lines:
+the values are the line's trailing printed numbers, the label what stands before them. Chosen by measurement
+over pdfplumber and camelot (docs/tables.md): more cells right on statements and forecast tables, and no
+second pass over the PDF. A table without a period header (lists, org charts) is not a table here.
+
+Tables continued on the next page (rows before any header, the same number of values) carry the previous
+page's header over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from rag.tables import Cell, Row, Table, is_value_token, parse_period, parse_value, row_unit, scale_of
+from rag.terms import statement_headings
+
+__all__ = ["extract_tables", "page_tables"]
+
+_MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?" \
+         r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+# Header tokens: whole dates first (they contain spaces), then whitespace-separated words.
+_HEADER_TOKEN = re.compile(
+    rf"{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d{{2}}|(?:19|20)\d{{2}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|\S+", re.I)
+_CHANGE_COLUMN = re.compile(r"增减|变动|变化|change|%|同比|比上年|yoy|variance", re.I)
+_CURRENCY_TOKEN = frozenset({"$", "US$", "HK$", "¥", "￥", "RMB", "€", "£"})
+_GROUPS = ((re.compile(r"three\s+months|quarter\s+ended|第[一二三四]季度|本季度", re.I), "3M"),
+           (re.compile(r"six\s+months|半年", re.I), "6M"),
+           (re.compile(r"nine\s+months|前三季度|年初至报告期末", re.I), "9M"),
+           (re.compile(r"twelve\s+months|years?\s+ended|fiscal\s+years?", re.I), "12M"))
+# Cleaning joins an ideograph to the number after it ("应收票据4,668,878.50"): split them again to read the row.
+_GLUED = re.compile(r"(?<=[\u4e00-\u9fff）)])(?=[-(（]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d))")
+_NOTE_REF = re.compile(r"\s*(?:[一二三四五六七八九十]{1,3}、\s?\d{1,3}(?:[（(]\d{1,2}[)）])?|\(?note\s+\d{1,2}\)?)$", re.I)
+_YEAR_GLUED = re.compile(r"(?<=\S)((?:19|20)\d{2}\s?年(?!\s?\d{1,2}\s?月))")  # "主要财务指标2019年2018年"
+_YEAR_BEFORE_WORD = re.compile(r"((?:19|20)\d{2}\s?年)(?=[\u4e00-\u9fff](?<![末初度第上下]))")
+_PROSE_END = ("。", ".", "；", ";", "：", ":")
+MAX_LABEL = 120  # characters: a longer line is prose, which ends a table
+_HEADER_PART = 10  # characters: a longer line under a header is a row label, not a wrapped header cell
+MAX_GAP = 12  # label-only lines in a row a table tolerates (section labels, wrapped labels, 报表 rows left empty)
+
+
+@dataclass(frozen=True)
+class _Header:
+    columns: tuple[str, ...]
+    periods: tuple[str, ...]
+    prefix: str
+
+
+@dataclass
+class _Open:
+    header: _Header
+    page: int
+    start_line: int
+    title: str
+    statement: str
+    unit: str
+    scale: float
+    currency: str
+    continued_from: int = 0
+    rows: list[Row] = field(default_factory=list)
+
+
+def extract_tables(pages: Sequence[str], doc_id: str = "", source: str = "") -> list[Table]:
+    """The tables on the cleaned ``pages`` (page n is ``pages[n-1]``) of one document."""
+    tables: list[Table] = []
+    for number, text in enumerate(pages, 1):
+        previous = tables[-1] if tables and tables[-1].page == number - 1 else None
+        tables.extend(page_tables(text, number, doc_id, source, previous))
+    return tables
+
+
+def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
+                previous: Table | None = None) -> list[Table]:
+    """The tables on one page's text; rows before any header continue ``previous`` (the last table of the
+    page before) when they print as many values as it has columns."""
+    lines = text.split("\n")
+    found: list[_Open] = []
+    current: _Open | None = None
+    pending: list[str] = []  # label-only lines since the last row: a parent label or a wrapped label
+    context_start = 0
+    if previous is not None:
+        carried = _Header(previous.columns, previous.periods, "")
+        current = _Open(carried, page, 0, previous.title, previous.statement, previous.unit, previous.scale,
+                        previous.currency, continued_from=previous.continued_from or previous.page)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        header = _header(stripped)
+        if header is not None or _YEAR_GLUED.search(stripped):
+            header = _wrapped_header(lines, index, header)
+        if header is not None and (index + 1 < len(lines)):
+            _close(current, found)
+            context = "\n".join(lines[context_start:index + 1])
+            current = _open(header, page, index, lines, context)
+            pending = []
+            continue
+        if current is None:
+            continue
+        row = _row(stripped, len(current.header.columns))
+        if row is None:
+            prose = len(stripped) > MAX_LABEL or (stripped.endswith(_PROSE_END) and len(stripped) > 40)
+            if prose or len(pending) >= MAX_GAP:  # the table has ended; short lines may head the next one
+                _close(current, found)
+                context_start = index + 1 if prose else index - len(pending)
+                current, pending = None, []
+            else:
+                pending.append(stripped)
+            continue
+        label, values, raw_line = row
+        if not label and pending:  # values on their own line: the label wrapped onto the line(s) above
+            wrapped = _wrapped_label(pending)
+            label, raw_line = "".join(wrapped) if _cjk(wrapped[0]) else " ".join(wrapped), \
+                "\n".join([*wrapped, raw_line])
+            pending = pending[: len(pending) - len(wrapped)]
+        elif label and pending and _continues(pending[-1], label):  # a label wrapped before its values' line
+            wrapped = _wrapped_label(pending)
+            label, raw_line = "".join([*wrapped, label]), "\n".join([*wrapped, raw_line])
+            pending = pending[: len(pending) - len(wrapped)]
+        if not label:
+            continue
+        parent = _parent(pending) or _last_parent(current)
+        label, unit = row_unit(_NOTE_REF.sub("", label).strip())
+        cells = tuple(Cell(text=v, value=parse_value(v), column=c, period=p)
+                      for v, c, p in zip(values, current.header.columns, current.header.periods, strict=True))
+        current.rows.append(Row(label=label, cells=cells, line=raw_line, parent=parent, unit=unit))
+        pending = []
+    _close(current, found)
+    return [Table(doc_id=doc_id, source=source, page=o.page, title=o.title, statement=o.statement, unit=o.unit,
+                  scale=o.scale, columns=o.header.columns, periods=o.header.periods, rows=tuple(o.rows),
+                  continued_from=o.continued_from, currency=o.currency) for o in found]
+
+
+def _wrapped_header(lines: list[str], index: int, header: _Header | None) -> _Header | None:
+    """The header at ``lines[index]`` with the short lines after it that continue it: annual reports wrap
+    header cells ("主要会计数据2019年2018年" / "本期比上" / "年同期增" / "减(%)" / "2017年"). Consumed lines are
+    blanked."""
+    text, used = lines[index].strip(), []
+    for ahead in range(index + 1, min(index + 8, len(lines))):
+        part = lines[ahead].strip()
+        if not part or len(part) > _HEADER_PART or _row(part, 1) is not None:
+            break
+        starts_period = bool(parse_period(part.split()[0]))
+        ends_period = bool(parse_period(text.split()[-1])) if text.split() else False
+        text = f"{text} {part}" if starts_period or ends_period or not _cjk(part[:1]) else f"{text}{part}"
+        used.append(ahead)
+    wider = _header(text) if used else None
+    if wider is not None and (header is None or len(wider.columns) > len(header.columns)):
+        for ahead in used:
+            lines[ahead] = ""
+        return wider
+    return header
+
+
+def _header(line: str) -> _Header | None:
+    """A line ending in two or more period headers (and change columns): ``(Millions) 2018 2017 2016``."""
+    line = _YEAR_GLUED.sub(r" \1", line)
+    line = _YEAR_BEFORE_WORD.sub(r"\1 ", line)
+    tokens = [(m.group(0), m.start()) for m in _HEADER_TOKEN.finditer(line)]
+    columns: list[str] = []
+    start = len(line)
+    for token, at in reversed(tokens):
+        if parse_period(token) or (_CHANGE_COLUMN.search(token) and len(token) <= 16 and columns):
+            columns.insert(0, token)
+            start = at
+        else:
+            break
+    periods = [parse_period(c) for c in columns]
+    if sum(1 for p in periods if p) < 2:
+        return None
+    if any(p and re.fullmatch(r"\d{4}", p) for p in periods) and not _years_descend_or_ascend(periods):
+        return None  # "1,2019 2020 150" is a row of numbers, not a header
+    return _Header(tuple(columns), tuple(periods), line[:start].strip())
+
+
+def _years_descend_or_ascend(periods: list[str]) -> bool:
+    years = [int(p[:4]) for p in periods if re.match(r"\d{4}", p)]
+    steps = {(b > a) - (b < a) for a, b in zip(years, years[1:], strict=False)}
+    return len(steps - {0}) <= 1 and all(1990 <= y <= 2100 for y in years)
+
+
+def _open(header: _Header, page: int, index: int, lines: list[str], context: str) -> _Open:
+    above = [ln.strip() for ln in lines[max(0, index - 8):index] if ln.strip()]
+    header = _grouped(header, above[-2:])
+    statement = next((name for name, _ in reversed(statement_headings(context))), "")
+    if not statement and any(p.endswith(("E", "F")) for p in header.periods):
+        statement = "forecast"
+    title = _title(above, header.prefix)
+    unit, scale = scale_of(f"{context}")
+    currency = _currency("\n".join(above[-3:]) + header.prefix) or _currency(context + "\n" + "\n".join(lines[index:index + 12]))
+    return _Open(header, page, index, title, statement, unit, scale, currency)
+
+
+def _grouped(header: _Header, above: list[str]) -> _Header:
+    """Periods made unique where a group line above says what they cover: "Three Months Ended … Six Months
+    Ended" over "July 29, 2023 July 30, 2022 July 29, 2023 July 30, 2022" -> 2023-07-29/3M … 2023-07-29/6M."""
+    if len(set(header.periods)) == len(header.periods):
+        return header
+    for line in reversed(above):
+        groups = [(m.start(), tag) for pattern, tag in _GROUPS for m in pattern.finditer(line)]
+        groups.sort()
+        if len(groups) >= 2 and len(header.periods) % len(groups) == 0:
+            width = len(header.periods) // len(groups)
+            periods = tuple(f"{p}/{groups[i // width][1]}" if p else p for i, p in enumerate(header.periods))
+            return replace(header, periods=periods)
+    return header
+
+
+def _title(above: list[str], prefix: str) -> str:
+    prefix = re.sub(r"\[[^\]]*\]", "", prefix).strip()
+    if prefix and not scale_of(prefix)[0] and re.search(r"[A-Za-z\u4e00-\u9fff]{2}", prefix):
+        return prefix
+    for line in reversed(above):
+        if statement_headings(line):
+            return line
+    for line in reversed(above):
+        if 2 <= len(line) <= 80 and not scale_of(line)[0] and not re.match(r"(?i)years?\s+ended|as of", line):
+            return re.sub(r"\[[^\]]*\]", "", line).strip()
+    return ""
+
+
+def _currency(text: str) -> str:
+    if re.search(r"HK\$|港元|港币", text):
+        return "HKD"
+    if re.search(r"US\$|美元|\$", text):
+        return "USD"
+    if re.search(r"人民币|元|RMB", text):
+        return "CNY"
+    return ""
+
+
+def _row(line: str, width: int) -> tuple[str, list[str], str] | None:
+    """``(label, the last ``width`` values, line)`` of a table row; ``None`` for a line that is no row."""
+    tokens = _GLUED.sub(" ", line).split()
+    values: list[str] = []
+    cut = len(tokens)
+    for i in range(len(tokens) - 1, -1, -1):
+        token = tokens[i]
+        if token in _CURRENCY_TOKEN:
+            cut = i
+            continue
+        if token in ("%", "％") and i > 0 and parse_value(tokens[i - 1]) is not None:
+            continue
+        if is_value_token(token):
+            following = tokens[i + 1] if i + 1 < len(tokens) else ""
+            values.insert(0, token + "%" if following in ("%", "％") else token)
+            cut = i
+        else:
+            break
+    if len(values) < width:
+        return None
+    extra = values[: len(values) - width]
+    if any(re.search(r"\d[,.]\d", v) for v in extra):
+        return None  # more amounts than columns: the header was not read whole
+    label = " ".join([*tokens[:cut], *extra]).strip()
+    if label and not re.search(r"[A-Za-z\u4e00-\u9fff]", label):
+        return None
+    return label, values[len(values) - width:], line
+
+
+def _wrapped_label(pending: list[str]) -> list[str]:
+    """The label lines a values-only line belongs to: the last one, with the one before it where that one
+    leaves a bracket open ("扣除非经常性损益后的基本每股收益（元" + "／股）")."""
+    lines = [pending[-1]]
+    for line in reversed(pending[:-1]):
+        cut_at_width = _cjk(line[-1:]) and len(line) >= max(9, len(lines[0])) and not re.search(r"[\d：:]", line)
+        if cut_at_width or _continues(line, lines[0]):
+            lines.insert(0, line)
+        else:
+            break
+    return lines
+
+
+def _continues(line: str, after: str) -> bool:
+    """Whether label text ``after`` continues ``line``: a bracket left open, or a Chinese label cut before
+    its "的" ("归属于上市公司股东" / "的净利润")."""
+    if line.count("（") + line.count("(") > line.count("）") + line.count(")"):
+        return True
+    return _cjk(line[-1:]) and after.startswith(("的", "）", ")")) and not re.search(r"\d", line)
+
+
+def _parent(pending: list[str]) -> str:
+    """The section label rows are listed under: the last label-only line ("Current assets", "流动资产：");
+    in Chinese statements only a line ending in a colon (their other label-only lines are empty rows)."""
+    for line in reversed(pending):
+        if line.endswith(("：", ":")) or not _cjk(line):
+            return line.rstrip("：:").strip()
+    return ""
+
+
+def _cjk(text: str) -> bool:
+    return bool(re.search(r"[\u4e00-\u9fff]", text))
+
+
+def _last_parent(current: _Open) -> str:
+    return current.rows[-1].parent if current.rows else ""
+
+
+def _close(current: _Open | None, found: list[_Open]) -> None:
+    if current is not None and current.rows:
+        found.append(current)

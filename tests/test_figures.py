@@ -1,0 +1,110 @@
+"""Figure answers end to end: a real PDF ingested, the question answered with the cell, cited to the row's
+line on its page, ratios computed with the formula shown, and the JSON shape of ``reportqa ask --json``."""
+
+from __future__ import annotations
+
+import pypdfium2 as pdfium
+import pytest
+
+from ingest.job import ingest_paths
+from rag.answer import answer
+from rag.figures import asks_figure
+from rag.serialize import answer_to_dict
+from rag.terms import analyze
+from tests.pdfmaker import make_pdf
+
+PAGES = [
+    ["ACME INDUSTRIES INC.", "Annual Report on Form 10-K for the fiscal year 2023",
+     "Acme makes industrial adhesives and sells them in forty countries.",
+     "Net sales grew on higher volumes in every region, and margins held steady."],
+    ["Acme Industries Inc. and Subsidiaries", "Consolidated Statement of Income",
+     "(Millions) 2023 2022 2021", "Net sales $ 12,400 $ 11,050 $ 10,230", "Cost of sales 7,440 6,851 6,240",
+     "Gross profit 4,960 4,199 3,990", "Operating income 1,860 1,547 1,432", "Net income $ 1,302 $ 1,083 $ 1,001"],
+    ["Acme Industries Inc. and Subsidiaries", "Consolidated Statement of Cash Flows",
+     "(Millions) 2023 2022 2021", "Cash Flows from Investing Activities",
+     "Purchases of property, plant and equipment (525) (488) (470)", "Proceeds from sale of assets 12 9 8"],
+]
+ZH_PAGES = [
+    ["华远电气（600999）公司点评", "盈利预测与估值 2024A 2025A 2026E 2027E",
+     "营业总收入（百万元） 5,210 6,020 7,110 8,230", "归母净利润（百万元） 612 701 845 990",
+     "EPS（元/股） 0.51 0.58 0.70 0.82", "投资要点：公司储能业务高增，维持买入评级。"],
+]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, embedder):
+    from rag.library import Library
+    from rag.settings import Settings
+
+    folder = tmp_path_factory.mktemp("figures")
+    make_pdf(folder / "acme_2023_10k.pdf", PAGES, font="Helvetica")
+    make_pdf(folder / "huayuan_2026.pdf", ZH_PAGES)
+    lib = Library(Settings.load(environ={}, library=folder / "library"), embedder=embedder)
+    summary = ingest_paths(lib, [folder / "acme_2023_10k.pdf", folder / "huayuan_2026.pdf"])
+    assert summary.ok
+    return lib
+
+
+def page_text(path: str, page: int) -> str:
+    pdf = pdfium.PdfDocument(path)
+    try:
+        return pdf[page - 1].get_textpage().get_text_range()
+    finally:
+        pdf.close()
+
+
+def test_a_statement_figure_is_answered_with_its_cell_cited_on_the_page(library):
+    result = answer("What were Acme's net sales in FY2022?", library, mode="extractive")
+    assert result.kind == "figure" and result.answerable
+    assert "$11,050 million[1]" in result.text
+    (cell,) = result.figure.cells
+    assert (cell.page, cell.row, cell.column, cell.value) == (2, "Net sales", "2022", 11050.0)
+    (citation,) = result.citations
+    assert citation.page == 2 and citation.quote == "Net sales $ 12,400 $ 11,050 $ 10,230"
+    assert result.hits[citation.hit - 1].chunk.text[citation.start:citation.end] == citation.quote
+    doc = library.store.document(citation.doc_id)
+    assert "11,050" in page_text(doc.path, citation.page)  # traceable: the cited page prints the cell
+
+
+def test_an_outflow_is_answered_as_its_size_from_the_cash_flow_statement(library):
+    result = answer("What was Acme's capital expenditure in 2023?", library, mode="extractive")
+    assert result.kind == "figure" and result.figure.value == 525.0
+    assert result.figure.cells[0].text == "(525)" and result.citations[0].page == 3
+
+
+def test_a_ratio_is_computed_with_its_formula_and_every_input_cited(library):
+    result = answer("What was Acme's gross margin in 2023?", library, mode="extractive")
+    assert result.kind == "derived"
+    assert result.figure.value == pytest.approx((12400 - 7440) / 12400 * 100)
+    assert result.figure.unit == "%" and "40%" in result.text
+    assert {c.row for c in result.figure.cells} == {"Net sales", "Cost of sales"}
+    assert "Computed as" in result.text and len(result.citations) == 2
+
+
+def test_growth_reads_the_same_row_in_two_years(library):
+    result = answer("What was Acme's net sales growth in 2023?", library, mode="extractive")
+    assert result.kind == "derived"
+    assert result.figure.value == pytest.approx((12400 / 11050 - 1) * 100)
+    assert [c.column for c in result.figure.cells] == ["2023", "2022"]
+
+
+def test_a_chinese_forecast_figure_keeps_its_row_unit(library):
+    result = answer("华远电气2026年归母净利润预测是多少？", library, mode="extractive")
+    assert result.kind == "figure"
+    assert result.figure.value == 845.0 and result.figure.unit == "百万元"
+    assert "845百万元[1]" in result.text and result.citations[0].page == 1
+
+
+def test_the_json_answer_has_its_kind_and_figure(library):
+    data = answer_to_dict(answer("What were Acme's net sales in FY2022?", library, mode="extractive"))
+    assert data["answer_kind"] == "figure"
+    assert data["figure"]["cells"][0]["citation"] == 1 and data["figure"]["scale"] == 1e6
+    passage = answer_to_dict(answer("What does Acme make?", library, mode="extractive"))
+    assert passage["answer_kind"] == "passage" and passage["figure"] is None
+
+
+def test_explanations_and_yes_no_questions_are_not_figure_questions():
+    assert asks_figure(analyze("What was 3M's net income in 2018?"))
+    assert not asks_figure(analyze("What drove the operating margin change in FY2022?"))
+    assert not asks_figure(analyze("Did Pfizer grow its revenue between FY20 and FY21?"))
+    assert not asks_figure(analyze("公司毛利率下降的原因是什么？"))

@@ -1,0 +1,140 @@
+"""Tables from page text: values, periods, units, rows and headers, on generated pages and real statements."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.tables import extract_tables, page_tables
+from rag.tables import parse_period, parse_value, row_unit, scale_of, tables_from_json, tables_to_json
+from tests.conftest import FINANCEBENCH_PDFS, ZH_ANNUAL_REPORT
+
+
+@pytest.mark.parametrize(("printed", "value"), [
+    ("(1,577)", -1577.0), ("1,488", 1488.0), ("—", None), ("14.55%", 14.55), ("-0.4%", -0.4), ("$5,363", 5363.0),
+    ("1.2万", 12000.0), ("减少4.07个百分点", -4.07), ("(383", None), ("（2,986）", -2986.0), ("12.9pct", None),
+])
+def test_printed_values_parse_with_sign_scale_and_cut_cells_rejected(printed, value):
+    assert parse_value(printed) == value
+
+
+@pytest.mark.parametrize(("header", "period"), [
+    ("FY2018", "2018"), ("FY18", "2018"), ("2019年", "2019"), ("2019年度", "2019"), ("2026E", "2026E"),
+    ("2024A", "2024A"), ("2Q24", "2024Q2"), ("2023年12月31日", "2023-12-31"), ("December 31, 2023", "2023-12-31"),
+    ("July 29, 2023", "2023-07-29"), ("本期", "current"), ("上年同期", "previous"), ("Total", ""), ("2025H1", "2025H1"),
+])
+def test_column_headers_resolve_to_periods(header, period):
+    assert parse_period(header) == period
+
+
+def test_units_from_table_headings_and_row_labels():
+    assert scale_of("(Millions) 2018 2017 2016") == ("million", 1e6)
+    assert scale_of("(in thousands, except per share data)") == ("thousand", 1e3)
+    assert scale_of("单位：万元 币种：人民币") == ("万元", 1e4)
+    assert scale_of("财务报表(人民币百万)") == ("百万元", 1e6)
+    assert row_unit("归母净利润（百万元）") == ("归母净利润", "百万元")
+    assert row_unit("EPS-最新摊薄（元／股）") == ("EPS-最新摊薄", "元/股")
+    assert row_unit("Purchases of property, plant and equipment (PP&E)")[1] == ""
+
+
+STATEMENT = """3M Company and Subsidiaries
+Consolidated Statement of Cash Flows
+Years ended December 31
+(Millions) 2018 2017 2016
+Cash Flows from Operating Activities
+Net income including noncontrolling interest $ 5,363 $ 4,869 $ 5,058
+Depreciation and amortization 1,488 1,544 1,474
+Cash Flows from Investing Activities
+Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)
+Proceeds from sale of businesses, net of cash sold
+846 1,065 142
+Other — net 9 (6) (4)
+The accompanying Notes to Consolidated Financial Statements are an integral part of this statement."""
+
+
+def test_a_statement_page_becomes_rows_of_period_cells_under_their_section():
+    (table,) = page_tables(STATEMENT, 60, "doc", "3M.pdf")
+    assert (table.title, table.statement, table.unit, table.scale) == \
+        ("Consolidated Statement of Cash Flows", "cash_flow", "million", 1e6)
+    assert table.periods == ("2018", "2017", "2016")
+    rows = {r.label: r for r in table.rows}
+    capex = rows["Purchases of property, plant and equipment (PP&E)"]
+    assert capex.parent == "Cash Flows from Investing Activities"
+    assert [c.value for c in capex.cells] == [-1577.0, -1373.0, -1420.0]
+    assert capex.line == "Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)"
+    wrapped = rows["Proceeds from sale of businesses, net of cash sold"]  # values on the next line
+    assert wrapped.line == "Proceeds from sale of businesses, net of cash sold\n846 1,065 142"
+    assert rows["Net income including noncontrolling interest"].cell("2017").value == 4869.0
+    assert tables_from_json(tables_to_json([table])) == [table]
+
+
+FORECAST = """买入（维持）
+盈利预测与估值 [Table_EPS] 2024A 2025A 2026E 2027E 2028E
+营业总收入（百万元） 77,857 89,184 100,430 116,512 135,625
+同比（%） 7.76 14.55 12.61 16.01 16.40
+归母净利润（百万元） 11,036 13,461 15,009 18,150 22,775
+EPS-最新摊薄（元/股） 5.32 6.49 7.24 8.75 10.99
+[Table_Tag]
+◼ 事件：公司25年营收891.8亿元，同比+14.5%，归母净利润134.6亿元，同比+22%，扣非净利润128.3亿元，同比+20%。"""
+
+
+def test_a_broker_forecast_table_keeps_each_rows_unit_and_ends_at_prose():
+    (table,) = page_tables(FORECAST, 1)
+    assert (table.title, table.statement) == ("盈利预测与估值", "forecast")
+    assert table.periods[-1] == "2028E"
+    assert [(r.label, r.unit) for r in table.rows] == [
+        ("营业总收入", "百万元"), ("同比", "%"), ("归母净利润", "百万元"), ("EPS-最新摊薄", "元/股")]
+    assert table.rows[2].cell("2026E").value == 15009.0
+
+
+KEY_FIGURES = """(一) 主要会计数据
+单位：元币种：人民币
+主要会计数据2019年2018年
+本期比上
+年同期增
+减(%)
+2017年
+营业收入 1,175,301,034.32 1,230,537,181.80 -4.49 1,008,714,515.86
+归属于上市公司股东
+的净利润 129,465,020.68 182,223,387.13 -28.95 172,184,765.20"""
+
+
+def test_an_annual_report_header_wrapped_over_lines_and_a_label_cut_before_its_values():
+    (table,) = page_tables(KEY_FIGURES, 5)
+    assert table.periods == ("2019", "2018", "", "2017")
+    assert (table.unit, table.scale) == ("元", 1.0)
+    assert [r.label for r in table.rows] == ["营业收入", "归属于上市公司股东的净利润"]
+    assert table.rows[1].cell("2019").value == 129465020.68
+
+
+def test_a_table_continued_on_the_next_page_carries_its_header():
+    first = page_tables(STATEMENT.rsplit("\n", 1)[0], 60)
+    (continued,) = page_tables("Dividends paid to shareholders (3,193) (2,803) (2,678)", 61, previous=first[-1])
+    assert continued.continued_from == 60 and continued.periods == ("2018", "2017", "2016")
+
+
+def test_prose_with_years_is_no_table():
+    assert page_tables("In 2018 the company grew. Sales rose 5% in 2017 and 2016 alike.\nMore text.", 1) == []
+
+
+@pytest.mark.skipif(not FINANCEBENCH_PDFS.is_dir(), reason="development benchmarks not present")
+def test_real_10k_statements_are_read():
+    from ingest.clean import clean_pages
+    from ingest.loaders import load
+
+    loaded = load(FINANCEBENCH_PDFS / "3M_2018_10K.pdf", ocr=False)
+    tables = extract_tables(clean_pages(loaded.pages, loaded.fmt))
+    income = [t for t in tables if t.page == 56]
+    net_sales = next(r for t in income for r in t.rows if r.label == "Net sales")
+    assert net_sales.cell("2018").value == 32765.0
+
+
+@pytest.mark.skipif(not ZH_ANNUAL_REPORT.is_file(), reason="development benchmarks not present")
+def test_real_annual_report_balance_sheet_is_read():
+    from ingest.clean import clean_pages
+    from ingest.loaders import load
+
+    loaded = load(ZH_ANNUAL_REPORT, ocr=False)
+    tables = extract_tables(clean_pages(loaded.pages, loaded.fmt))
+    balance = [t for t in tables if t.page == 59]
+    cash = next(r for t in balance for r in t.rows if r.label == "货币资金")
+    assert (cash.parent, cash.cell("2019-12-31").value) == ("流动资产", 905402299.44)
