@@ -17,7 +17,7 @@ from rag.library import Library
 from rag.llm import LLMError
 from rag.retrieve import Filters
 from rag.store import LibraryError
-from rag.types import Answer, Document
+from rag.types import Answer, Document, Figure
 from ui.common import current_library, library_documents, sidebar_library
 from ui.markdown import answer_markdown, markdown_text, quote_markdown
 from ui.sources import render_sources
@@ -110,6 +110,8 @@ def render_answer(library: Library, turn: int, chat: ChatTurn, latest: bool) -> 
                       args=(chat.question,))
         return
     st.markdown(answer_markdown(answer.text, turn))
+    if answer.figure is not None:
+        render_figure(answer.figure)
     for flag in answer.flags:
         label = FLAG_LABELS.get(flag.kind, flag.kind)
         st.warning(f"**{label}:** {markdown_text(flag.detail)}", icon=":material/warning:")
@@ -119,6 +121,15 @@ def render_answer(library: Library, turn: int, chat: ChatTurn, latest: bool) -> 
         st.caption(markdown_text(answer.reason))
     with st.expander("Sources", expanded=latest, icon=":material/format_quote:"):
         render_sources(library, turn, answer)
+
+
+def render_figure(figure: Figure) -> None:
+    """The cells a figure answer read: one line each, with its citation number, page, row and column."""
+    st.dataframe(
+        [{"[n]": c.n, "page": c.page, "row": c.row, "column": c.column, "printed": c.text, "table": c.table}
+         for c in figure.cells],
+        hide_index=True, use_container_width=True,
+    )
 
 
 def scope_text(answer: Answer, filters: str) -> str:
