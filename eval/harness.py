@@ -233,7 +233,8 @@ def text_reciprocal_rank(hits: Sequence[Hit], evidence: Sequence[Evidence]) -> f
 
 
 def row_scores(row: EvalRow) -> dict[str, Any]:
-    """One row's scores under the summary's names (``hit@5``, ``text_mrr``, ``contains_gold``, ...)."""
+    """One row's scores under the summary's names (``hit@5``, ``text_mrr``, ``contains_gold``, ...); the
+    numeric match is ``numeric`` (True, False, or None where the question is not a figure question)."""
     s = row.scores
     out: dict[str, Any] = {}
     for i, k in enumerate(HIT_KS):
@@ -244,7 +245,8 @@ def row_scores(row: EvalRow) -> dict[str, Any]:
     labelled = row.question.answerable and bool(row.question.evidence)
     out["text_mrr"] = text_reciprocal_rank(row.answer.hits, row.question.evidence) if labelled else None
     out[f"evidence_recall@{RECALL_K}"] = s.evidence_recall
-    for name in ("contains_gold", "f1", "citation_precision", "numbers_supported", "refused", "latency_ms"):
+    for name in ("contains_gold", "numeric", "f1", "citation_precision", "numbers_supported", "refused",
+                 "latency_ms"):
         out[name] = getattr(s, name)
     return out
 

@@ -25,6 +25,7 @@ from eval.normalize import (
     words,
 )
 from eval.normalize import normalize_numbers as normalize_numbers  # re-exported: part of the metrics API
+from eval.numeric import figures_in, gold_figures, states
 from rag.text import cjk_ratio
 from rag.types import Answer, Chunk, Hit
 
@@ -129,6 +130,24 @@ def contains_gold(answer_text: str, golds: Iterable[str]) -> bool:
     return False
 
 
+def numeric_match(answer_text: str, gold: str, question: str = "") -> bool | None:
+    """Whether the answer states the gold's figures; None when the gold holds none (not a figure question).
+
+    The gold's figures are every figure of its first sentence (or line) that holds one, so an explanation
+    after it does not count; each must be stated somewhere in the answer. Years, dates, quarters, page and
+    list numbers and ``[n]`` markers are not figures, on either side. Units and scales are read (``$1,577
+    million``, ``1.577 billion``, ``891.8亿元`` = ``89,184百万元``); a gold printed without a scale takes the
+    question's ("in USD millions", "多少元"). A percent gold needs a percent (``0.165`` does not state
+    ``16.5%``). Close enough: within 0.5%, or rounding to the gold's last printed digit (``24.257`` states
+    ``24.26``, ``1.87%`` states ``1.9%``). See :mod:`eval.numeric` for the rules in full.
+    """
+    wanted = gold_figures(gold, question)
+    if not wanted:
+        return None
+    found = figures_in(answer_text)
+    return all(any(states(figure, want) for figure in found) for want in wanted)
+
+
 def char_f1(prediction: str, gold: str) -> float:
     """F1 over the multisets of canonical characters (the usual measure for Chinese answers)."""
     return _f1(list(canonical(prediction)), list(canonical(gold)))
@@ -217,6 +236,7 @@ class Scores:
     reciprocal_rank: float | None
     evidence_recall: float | None
     contains_gold: bool | None
+    numeric: bool | None  # numeric match; None unless the first accepted answer holds a figure
     f1: float | None
     citation_precision: float | None
     numbers_supported: bool | None
@@ -257,7 +277,9 @@ def score(
     """Score one answer. ``hits`` default to the answer's hits, latency to ``answer.timings_ms["total"]``.
 
     Retrieval and citation metrics apply to answerable questions with evidence; a refusal of an answerable
-    question scores contains-gold False and F1 0; numbers-supported applies to every answer given.
+    question scores contains-gold False and F1 0; numeric match applies to answerable questions whose first
+    accepted answer (the key fact) holds a figure, and is True when any accepted answer's figures are stated;
+    numbers-supported applies to every answer given.
     """
     hits = answer.hits if hits is None else hits
     labelled = question.answerable and bool(question.evidence)
@@ -270,6 +292,7 @@ def score(
         contains_gold=answered and contains_gold(answer.text, question.answers)
         if question.answerable
         else None,
+        numeric=_numeric(question, answer) if question.answerable else None,
         f1=(answer_f1(answer.text, question.answers, question.lang) if answered else 0.0)
         if question.answerable
         else None,
@@ -279,6 +302,13 @@ def score(
         latency_ms=answer.timings_ms.get("total") if latency_ms is None else latency_ms,
     )
     return EvalRow(question=question, answer=answer, scores=scores)
+
+
+def _numeric(question: Question, answer: Answer) -> bool | None:
+    golds = question.answers
+    if not golds or not gold_figures(golds[0], question.question):
+        return None
+    return answer.answerable and any(numeric_match(answer.text, g, question.question) for g in golds)
 
 
 def _text_hits(hits: Sequence[Hit], evidence: Sequence[Evidence]) -> tuple[bool, ...] | None:
@@ -320,6 +350,8 @@ def summarize(rows: Sequence[EvalRow]) -> dict[str, float | int | None]:
     summary["mrr"] = _mean(s.reciprocal_rank for s in scores)
     summary[f"evidence_recall@{RECALL_K}"] = _mean(s.evidence_recall for s in scores)
     summary["contains_gold"] = _mean(s.contains_gold for s in scores)
+    summary["numeric_match"] = _mean(s.numeric for s in scores)
+    summary["figure_questions"] = sum(s.numeric is not None for s in scores)
     summary["f1"] = _mean(s.f1 for s in scores)
     summary["citation_precision"] = _mean(s.citation_precision for s in scores)
     summary["numbers_supported"] = _mean(s.numbers_supported for s in scores)

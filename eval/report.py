@@ -35,7 +35,8 @@ TABLE_METRICS = (
     ("hit@1", "page hit@1"), ("hit@5", "page hit@5"),
     ("text_hit@1", "text hit@1"), ("text_hit@5", "text hit@5"),
     ("mrr", "MRR (page)"), ("text_mrr", "MRR (text)"), ("evidence_recall@5", "evidence recall@5"),
-    ("contains_gold", "contains-gold"), ("f1", "F1"), ("citation_precision", "citation precision"),
+    ("contains_gold", "contains-gold"), ("numeric_match", "numeric match"),
+    ("figure_questions", "figure questions"), ("f1", "F1"), ("citation_precision", "citation precision"),
     ("numbers_supported", "numbers supported"), ("wrong_refusals", "wrong refusals"),
     ("correct_refusals", "correct refusals"), ("latency_p50_ms", "latency p50 ms"),
     ("latency_p95_ms", "latency p95 ms"),
@@ -194,7 +195,9 @@ def markdown_report(results: RunResults) -> str:
         "",
         ("Δ = ours − the best other system (lowest for wrong refusals and latency). " if len(systems) >= 2 else "")
         + "Page hit/MRR: a top-k chunk lies on an evidence page of the right file; in files without pages "
-        "(Markdown) every chunk is on page 1, so read the text hit/MRR there.",
+        "(Markdown) every chunk is on page 1, so read the text hit/MRR there. Numeric match: share of the "
+        "figure questions (the first accepted answer holds a number) whose answer states the gold figure, "
+        "units and scale read, within 0.5% or the gold's rounding.",
         "",
         "## Refusals",
         "",
@@ -268,7 +271,7 @@ def _mean(values: Any) -> float | None:
 
 
 def _question_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    header = ["id", "category", "gold", "hit@5", "refused", "answer", "cited pages"]
+    header = ["id", "category", "gold", "numeric", "hit@5", "refused", "answer", "cited pages"]
     lines = []
     for row in rows:
         answer, scores = row["answer"], row["scores"]
@@ -276,7 +279,7 @@ def _question_table(rows: Sequence[Mapping[str, Any]]) -> str:
         text = text if len(text) <= ANSWER_CELL else text[:ANSWER_CELL] + "…"
         pages = _cited_pages(answer["citations"])
         lines.append([row["id"], row["question"].get("category") or "", fmt(scores["contains_gold"]),
-                      fmt(_hit5(scores)), fmt(scores["refused"]), text, pages])
+                      fmt(scores.get("numeric")), fmt(_hit5(scores)), fmt(scores["refused"]), text, pages])
     return _table(header, lines, markdown=True)
 
 

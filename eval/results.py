@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "RunResults", "SystemResults"]
+__all__ = ["LATER_ROW_SCORES", "LATER_SUMMARY", "RESULTS", "RunResults", "SystemResults"]
 
 RESULTS = "results.json"
+# Scores added after runs were first saved: a run saved without them reads them as None (not measured).
+LATER_ROW_SCORES = ("numeric",)
+LATER_SUMMARY = ("numeric_match", "figure_questions")
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,12 @@ class SystemResults:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SystemResults:
-        return cls(dict(data["summary"]), dict(data["refusals"]), float(data["seconds"]),
-                   dict(data.get("notes", {})), tuple(data["rows"]))
+        """A saved system; scores added since (:data:`LATER_ROW_SCORES`, :data:`LATER_SUMMARY`) read as None."""
+        summary = dict(data["summary"])
+        for key in LATER_SUMMARY:
+            summary.setdefault(key, None)
+        return cls(summary, dict(data["refusals"]), float(data["seconds"]),
+                   dict(data.get("notes", {})), tuple(_with_later_scores(row) for row in data["rows"]))
 
 
 @dataclass(frozen=True)
@@ -73,3 +80,8 @@ class RunResults:
     def save(self, folder: Path) -> None:
         (folder / RESULTS).write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n",
                                       encoding="utf-8")
+
+
+def _with_later_scores(row: dict[str, Any]) -> dict[str, Any]:
+    missing = [key for key in LATER_ROW_SCORES if key not in row["scores"]]
+    return {**row, "scores": {**row["scores"], **dict.fromkeys(missing)}} if missing else row

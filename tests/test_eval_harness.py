@@ -141,7 +141,7 @@ def test_results_json_holds_rows_settings_model_and_commit(evaluated):
     assert set(row["answer"]) >= {"answer", "answerable", "citations", "hits", "timings_ms"}
     assert row["answer"]["hits"][0]["file"] == REFERENCE_REPORT.name
     expected = {f"{m}@{k}" for m in ("hit", "text_hit") for k in (1, 3, 5, 10)} | {
-        "mrr", "text_mrr", "evidence_recall@5", "contains_gold", "f1", "citation_precision",
+        "mrr", "text_mrr", "evidence_recall@5", "contains_gold", "numeric", "f1", "citation_precision",
         "numbers_supported", "refused", "latency_ms"}
     assert set(row["scores"]) == expected
     unanswerable = next(r for r in ours["rows"] if r["id"] == "ref-zh-u01")
@@ -151,6 +151,30 @@ def test_results_json_holds_rows_settings_model_and_commit(evaluated):
     assert ours["summary"]["text_hit@5"] == pytest.approx(
         sum(r["scores"]["text_hit@5"] for r in ours["rows"] if r["scores"]["text_hit@5"] is not None) / 5)
     assert all(saved["systems"][name]["notes"]["chunks"] > 0 for name in BASELINES)
+    # numeric match: over the figure questions (87% twice, 10%, 沪深300), not the certificate number
+    numeric = {r["id"]: r["scores"]["numeric"] for r in ours["rows"]}
+    assert numeric["ref-zh-043"] is None and numeric["ref-zh-u01"] is None
+    figures = [v for v in numeric.values() if v is not None]
+    assert ours["summary"]["figure_questions"] == len(figures) == 4
+    assert ours["summary"]["numeric_match"] == pytest.approx(sum(figures) / 4)
+
+
+def test_runs_saved_before_numeric_match_still_load(evaluated, tmp_path):
+    _, _, _, _, results = evaluated
+    old = copy.deepcopy(results)
+    for system in old["systems"].values():
+        for key in ("numeric_match", "figure_questions"):
+            del system["summary"][key]
+        for row in system["rows"]:
+            del row["scores"]["numeric"]
+    (tmp_path / "results.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    loaded = load_run(tmp_path)
+    ours = loaded.systems[OURS]
+    assert all(row["scores"]["numeric"] is None for row in ours.rows)
+    assert ours.summary["numeric_match"] is None and ours.summary["figure_questions"] is None
+    assert "numeric match" not in summary_table({n: s.summary for n, s in loaded.systems.items()})
+    assert "| numeric match |" not in markdown_report(loaded) and "| ref-zh-007 |" in markdown_report(loaded)
+    assert RunResults.from_json(results).to_json() == results  # a new run reads back unchanged
 
 
 def test_markdown_report_and_printed_table(evaluated):
@@ -176,6 +200,8 @@ def test_markdown_report_and_printed_table(evaluated):
     lines = table.splitlines()
     assert lines[0].split() == ["metric", "ours", "baseline", "bm25-windows", "dense-256", "Δ"]
     assert any(line.startswith("latency p95 ms") for line in lines)
+    assert any(line.startswith("numeric match") for line in lines)
+    assert "| numeric match | " in report and "| id | category | gold | numeric |" in report
     cited = next(line for line in lines if line.startswith("citation precision"))
     assert cited.split()[-2:] == ["–", "–"]  # the baseline cites nothing, so there is no difference either
 

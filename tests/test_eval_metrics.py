@@ -13,6 +13,7 @@ from eval.metrics import (
     evidence_recall,
     normalize_numbers,
     numbers_supported,
+    numeric_match,
     page_hit_at,
     percentile,
     reciprocal_rank,
@@ -154,6 +155,162 @@ def test_text_golds_are_contained_after_normalisation():
     gold = "Performance is not measured through operating margin"
     assert not contains_gold("AmEx does not report an operating margin.", [gold])
     assert contains_gold("whatever", ["no", "whatever"]) and not contains_gold("anything", [])
+
+
+# ----- numeric match ------------------------------------------------------------------------------
+
+CAPEX_3M = "What is the FY2018 capital expenditure amount (in USD millions) for 3M? Give a response to the " \
+    "question by relying on the details shown in the cash flow statement."
+PPNE_3M = "What is the year end FY2018 net PPNE for 3M? Answer in USD billions."
+REVENUE_2017 = "四方科技2017年的营业收入是多少元？"
+PROFIT_2026 = "国金证券预计阳光电源2026年归母净利润能达到多少百万元？"
+
+
+@pytest.mark.parametrize(
+    "answer, gold, question, expected",
+    [
+        ("3M's capital expenditure in FY2018 was $1,577 million [1].", "$1577.00", CAPEX_3M, True),
+        ("Capex was 1.577 billion dollars.", "$1577.00", CAPEX_3M, True),
+        ("Purchases of property, plant and equipment (PP&E): (1,577) [1]", "$1577.00", CAPEX_3M, True),
+        ("Capex: 1,577", "$1577.00", CAPEX_3M, True),  # a bare number is read in the question's unit
+        ("Capex: $1,577,000,000", "$1577.00", CAPEX_3M, True),  # ... or as a plain amount
+        ("Capex was about $1.58 billion", "$1577.00", CAPEX_3M, True),  # 0.19% off
+        ("Capex was $1.6 billion", "$1577.00", CAPEX_3M, False),  # 1.5% off
+        ("Capex was $1,577 thousand", "$1577.00", CAPEX_3M, False),  # the question asked for millions
+        ("Capex was 1.577 billion dollars.", "$1577.00", "", True),  # no unit asked: millions is tried
+        ("Net PP&E was $8,738 million at year end [1].", "$8.70", PPNE_3M, True),  # 8.738 bn is 0.44% off
+        ("Net PP&E: 8.7 billion", "$8.70", PPNE_3M, True),
+        ("Net PP&E: $8.70 million", "$8.70", PPNE_3M, False),
+        ("Best Buy's cash from operations was $1,824 million", "Best Buy generated the most cash flow from "
+         "operating activities in FY 2023 ($1.8 bn)", "", True),  # 1.8 bn printed to one decimal
+    ],
+)
+def test_numeric_match_reads_units_and_the_questions_scale(answer, gold, question, expected):
+    assert numeric_match(answer, gold, question) is expected
+
+
+@pytest.mark.parametrize(
+    "answer, gold, expected",
+    [
+        ("The FY2022 unadjusted EBITDA margin was 16.5 %.", "16.5%", True),
+        ("EBITDA margin: 16.5 percent", "16.5%", True),
+        ("EBITDA margin: 16.46%", "16.5%", True),
+        ("EBITDA margin: 17%", "16.5%", False),
+        ("EBITDA / revenue = 0.165", "16.5%", False),  # a percent gold needs a percent
+        ("EBITDA margin 16.5", "16.5%", False),
+        ("The fixed asset turnover ratio was 24.257.", "24.26", True),  # rounds to the gold's last digit
+        ("The fixed asset turnover ratio was 24.3.", "24.26", True),  # within 0.5%
+        ("The fixed asset turnover ratio was 24.", "24.26", False),
+        ("Capex averaged 1.87% of revenue over FY2017-FY2019.", "1.9%", True),
+        ("Capex averaged 1.84% of revenue.", "1.9%", False),
+        ("Revenue grew 101.5% year over year.", "101.5%", True),
+        ("Operating margin fell 1.7 percentage points", "1.7%", True),
+        ("Operating margin fell 170 bps", "1.7%", True),
+        ("The quick ratio is 54%.", "0.54", False),
+    ],
+)
+def test_numeric_match_percent_and_rounding(answer, gold, expected):
+    assert numeric_match(answer, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "answer, gold, question, expected",
+    [
+        ("营业收入为89,184百万元", "891.8亿元", "", True),
+        ("营业收入为 89,184,000,000 元", "891.8亿元", "", True),
+        ("营业收入为891.8万元", "891.8亿元", "", False),
+        ("归母净利润 134.6 亿元[1]", "134.6亿元", "", True),
+        ("归母净利润为13,460,000,000元", "134.6亿元", "", True),
+        ("归母净利润为1,346,000万元", "134.6亿元", "", True),
+        ("归母净利润为1.346万亿元", "134.6亿元", "", False),
+        ("2019年基本每股收益为0.62元/股[1]", "0.62元", "", True),
+        ("2019年基本每股收益为0.6元", "0.62元", "", False),
+        ("2017年营业收入约10.09亿元", "1,008,714,515.86", REVENUE_2017, True),
+        ("2017年营业收入约10亿元", "1,008,714,515.86", REVENUE_2017, False),  # 0.9% off
+        ("2017年营业收入约10.09亿元", "1,008,714,515.86", "", True),  # unscaled gold read as a plain amount
+        ("预计2026年归母净利润168.41亿元", "16,841", PROFIT_2026, True),
+        ("预计2026年归母净利润16,841", "16,841", PROFIT_2026, True),
+        ("预计2026年归母净利润16,841万元", "16,841", PROFIT_2026, False),
+        ("capex of RMB 95 billion in 2026", "RMB95bn", "", True),
+        ("target price HK$727", "HKD727", "", True),
+        ("DAU reached 90 million", "90m", "", True),
+        ("Mini Programs ecosystem (cRmb8trn GMV)", "Rmb8trn", "", True),
+        ("GMV of RMB 8 billion", "Rmb8trn", "", False),
+    ],
+)
+def test_numeric_match_chinese_scales_and_broker_spellings(answer, gold, question, expected):
+    assert numeric_match(answer, gold, question) is expected
+
+
+@pytest.mark.parametrize(
+    "answer, gold, expected",
+    [
+        ("Net cash used in investing activities: (1,577)", "(1,577)", True),
+        ("Net cash used in investing activities: -1,577", "(1,577)", True),
+        ("Investing activities used 1,577", "(1,577)", True),  # a bare number may state a negative gold
+        ("Investing activities: +1,577", "(1,577)", False),
+        ("Corporate had the lowest net revenue, a loss of $473 million.", "Corporate. Its net revenue was "
+         "-$473 million.", True),
+        ("2019年：—；2018年：1,577", "1,577", True),  # "—" is no number
+        ("营业收入同比下降4.49%", "-4.5%", True),
+    ],
+)
+def test_numeric_match_signs_and_dashes(answer, gold, expected):
+    assert numeric_match(answer, gold) is expected
+
+
+def test_numeric_match_takes_the_first_sentence_of_a_sentence_gold():
+    verizon = "No. The quick ratio was approximately 0.54 for Verizon. It indicated that Verizon does not " \
+        "have a healthy liquidity profile."
+    assert numeric_match("Verizon's quick ratio in FY2022 was 0.54 [1].", verizon) is True
+    assert numeric_match("Verizon's quick ratio in FY2022 was 0.45 [1].", verizon) is False
+    # the explanation after the figure ("$2.77 of assets to generate $1") is not asked for
+    intensity = "Yes. Verizon's capital intensity ratio was approximately 2.774729. This means that it took " \
+        "approximately $2.77 of assets to generate $1 of revenue and thus, Verizon can be considered capital " \
+        "intensive."
+    assert numeric_match("Total assets / revenue = 2.77", intensity) is True
+    # every figure of the first sentence holding one is asked for
+    amex = "The effective tax rate for American Express has changed/dropped from 24.6% in FY 2021 to 21.6% " \
+        "in FY 2022."
+    assert numeric_match("It fell from 24.6% (FY2021) to 21.6% (FY2022).", amex) is True
+    assert numeric_match("The FY2022 effective tax rate was 21.6%.", amex) is False
+    ulta = "36%. The answer here assumes FY2023 refers to the 12 months ended on January 28, 2023 (although " \
+        "the company refers to this period as its fiscal 2022."
+    assert numeric_match("About 36% of the FY2023 repurchases fell in Q4.", ulta) is True
+    zh = "由营业成本903236584.52元和营业收入1175301034.32元计算出2019年四方科技集团股份有限公司的毛利率是23.15%。"
+    assert numeric_match("毛利率 =（11.75亿元 − 9.03亿元）/ 11.75亿元 = 23.15%", zh) is True  # inputs 0.03% off
+    assert numeric_match("毛利率是23.15%", zh) is False  # this gold also asks for both inputs
+
+
+@pytest.mark.parametrize(
+    "gold",
+    [
+        "There are none",
+        "Lower marketing expenses and leverage of incentive compensation due to higher sales. The answer here "
+        "assumes FY2023 refers to the 12 months ended on January 28, 2023 (although the company refers to this "
+        "period as its fiscal 2022.",
+        "Best Buy closed two acquisitions during FY 2022: (1) Current Health Ltd and (2) Two Peaks, LLC",
+        "2019年四方科技的电子信箱是zqb@ntsquare.com",
+        "2024 年 2 月 15 日",
+        "2024. 02. 08",
+        "S0590523050001",
+        "Q2 FY2024 vs 4Q23, see p. 45",
+        "—",
+    ],
+)
+def test_numeric_match_is_none_without_a_gold_figure(gold):
+    assert numeric_match("anything 1 2 3 2019 45", gold) is None
+
+
+def test_markers_years_dates_and_names_in_the_answer_are_not_figures():
+    assert numeric_match("See [1] and [2].", "1") is False
+    assert numeric_match("In FY2018, 2018 and 2019年, on 12月31日 [3]", "2,018") is False
+    assert numeric_match("Best Buy had 2,018 stores.", "2,018") is True
+    assert numeric_match("Quarter ended July 29, 2023, see p. 45 and 第12页", "29") is False
+    assert numeric_match("Quarter ended July 29, 2023, see p. 45 and 第12页", "45") is False
+    assert numeric_match("3M's capex rose", "3") is False
+    assert numeric_match("Revenue in 1Q26E and 4Q25", "26") is False
+    assert numeric_match("29 stores opened", "29") is True
 
 
 # ----- F1 -----------------------------------------------------------------------------------------
@@ -329,11 +486,14 @@ def test_score_refusals_and_summary_by_hand():
     assert s1.text_hit_at == (False, True, True, True) and s1.evidence_recall == 1.0
     assert s1.contains_gold is True and s1.f1 == 1.0 and s1.citation_precision == 1.0
     assert s1.numbers_supported is True and s1.refused is False and s1.latency_ms == 100.0
+    assert s1.numeric is True
     s2 = rows[1].scores
     assert s2.contains_gold is False and s2.f1 == 0.0 and s2.refused and s2.numbers_supported is None
+    assert s2.numeric is False  # a refused figure question
     assert s2.citation_precision is None and s2.evidence_recall == 0.0
     s3, s4 = rows[2].scores, rows[3].scores
     assert s3.hit_at is None and s3.contains_gold is None and s4.numbers_supported is False
+    assert s3.numeric is None and s4.numeric is None
 
     refusals = refusal_stats(rows)
     assert (
@@ -347,10 +507,25 @@ def test_score_refusals_and_summary_by_hand():
     assert (summary["hit@1"], summary["hit@3"], summary["mrr"]) == (0.0, 0.5, 0.25)
     assert summary["evidence_recall@5"] == 0.5 and summary["contains_gold"] == 0.5 and summary["f1"] == 0.5
     assert summary["citation_precision"] == 1.0 and summary["numbers_supported"] == 0.5
+    assert summary["numeric_match"] == 0.5 and summary["figure_questions"] == 2
     assert summary["correct_refusals"] == 0.5 and summary["wrong_refusals"] == 0.5
     assert summary["latency_p50_ms"] == 250.0 and summary["latency_p95_ms"] == pytest.approx(385.0)
     assert score(q1, a1, hits=(), latency_ms=7.0).scores.hit_at == (False,) * 4
     assert score(q1, a1, latency_ms=7.0).scores.latency_ms == 7.0
+
+
+def test_numeric_score_the_first_accepted_answer_decides_a_figure_question():
+    def scored(answers: tuple[str, ...], text: str, question: str = "q") -> bool | None:
+        q = Question(id="q", question=question, answers=answers, answerable=True, evidence=(), lang="zh")
+        return score(q, Answer(question=question, text=text, answerable=True)).scores.numeric
+
+    assert scored(("11.71%", "11.71"), "加权平均净资产收益率为11.71") is True  # any accepted answer
+    assert scored(("23.15%", "由营业成本903236584.52元和营业收入1175301034.32元计算出毛利率是23.15%。"),
+                  "毛利率是23.15%") is True  # FinGLM: the key fact first
+    assert scored(("DALL·E3", "DALL·E 3"), "DALL·E3") is None  # the key fact holds no figure
+    assert scored(("$1577.00",), "Capex was $1,577 million", CAPEX_3M) is True
+    assert scored(("$1577.00",), "Capex was $1,577 thousand", CAPEX_3M) is False
+    assert summarize([])["numeric_match"] is None and summarize([])["figure_questions"] == 0
 
 
 def test_percentile_and_empty_summary():
