@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.tables import Cell, Row, Table, is_ratio_label, period_year, row_scale
-from rag.terms import Query, vocabulary
+from rag.terms import YEAR, Query, content_terms, subject, vocabulary
 from rag.types import Figure, FigureCell, Hit
 
 __all__ = ["Found", "asks_figure", "find_cell", "figure_answer"]
@@ -31,6 +31,8 @@ _NOT_A_FIGURE = re.compile(
 _OUTFLOW = re.compile(r"^(?:purchases?|payments?|repayments?|repurchases?|dividends\s+paid|capital\s+expenditures?"
                       r"|additions)|^(?:购建|支付|偿还|分配股利)", re.I)
 _GROWTH = re.compile(r"growth|grow|increase\s+(?:rate|in\s+%)|yoy|year[-\s]over[-\s]year|同比|增速|增长率|增幅", re.I)
+_ITEM_PREFIX = re.compile(r"^(?:[一二三四五六七八九十]{1,2}、|其中 ?|减 ?|加 ?|less ?|add ?)")  # "三、营业利润", "减：所得税费用"
+_SHORT_PHRASE = 4  # characters: a shorter one-word phrase must be the whole label
 MIN_LABEL_SCORE = 0.5  # a row whose label matches the metric's phrases worse than this is not the metric's row
 
 
@@ -109,7 +111,7 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
             if label < MIN_LABEL_SCORE:
                 continue
             cell = _cell(row, period, query)
-            if cell is None or cell.value is None:
+            if cell is None or cell.value is None or not _qualified(row, table, query, term.phrases):
                 continue
             if is_ratio_label(row.label) != (term.display == "percent"):
                 label -= 0.5  # "同比（%）" under 营业收入 is not the revenue
@@ -119,12 +121,41 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
     return best
 
 
+def _qualified(row: Row, table: Table, query: Query, phrases: Sequence[str]) -> bool:
+    """Whether the row carries what the question adds to the metric: "筹资活动产生的现金流量净额" is not the
+    cash line, "2019年研发人员数量" not the R&D expense line. Words of the question that are neither the
+    metric's phrases, its period, its company nor question words must mostly appear around the row."""
+    said = _GROWTH.sub(" ", query.focus.casefold())
+    asked = [p for t in query.finance for p in t.phrases]
+    for phrase in sorted((*phrases, *asked, subject(query.text)), key=len, reverse=True):
+        if phrase:
+            said = said.replace(phrase.casefold(), " ")
+    source = table.source.casefold()
+    words = [w for w in content_terms(YEAR.sub(" ", said))
+             if not w.isdigit() and w not in _GENERIC and w not in source]
+    if not words:
+        return True
+    around = f"{row.label} {row.parent} {table.title}".casefold()
+    missing = [w for w in words if w not in around]
+    return len(missing) <= len(words) / 3
+
+
+# Words a figure question adds that name no line item: scope, units, time and the company's own label.
+_GENERIC = frozenset("公司 本公司 集团 多少 多少元 金额 数额 规模 合计 总额 元 万元 亿元 年末 年底 期末 年度 全年 当年 截至 "
+                     "账上 实现 确认 报表 合并 计算 按 根据 是 为 有 的 了 情况 在 预测 预计 估计 usd million millions billion "
+                     "amount total value company fiscal year end round decimal places answer units percent "
+                     "reported reports was were what figure number forecast estimate expected".split())
+
+
 def _label_score(label: str, phrases: list[str]) -> float:
     """1.5 for a label that is the phrase, ~1 for one that starts with it, less the more it adds."""
     best = 0.0
+    label = _ITEM_PREFIX.sub("", label)
     for phrase in phrases:
         if label == phrase:
             return 1.5
+        if len(phrase) < _SHORT_PHRASE and " " not in phrase:
+            continue  # "现金", "cash": only the line that is exactly that, not "支付其他与筹资活动有关的现金"
         if label.startswith(phrase) or label.endswith(phrase):
             best = max(best, 1.0 - 0.01 * (len(label) - len(phrase)))
         elif phrase in label:
@@ -189,8 +220,10 @@ def _derived(formula: str, display: str, tables: Sequence[Table], period: str,
     else:
         unit, scale = "x", 1.0
     shown = formula
-    for i, key in enumerate(found, 1):
-        shown = re.sub(rf"\b{key}\b", f"{_metric_name(key, query)} [{i}]", shown)
+    for i, (key, f) in enumerate(found.items(), 1):
+        shown = re.sub(rf"\b{key}\b", f"{_metric_name(key, query)} {f.cell.text} [{i}]", shown)
+    shown += f" = {format_value(value * 100 if display == 'percent' else value, '%' if display == 'percent' else 'x')}"
+    shown += "%" if display == "percent" else ""
     cells = tuple(_figure_cell(i, f) for i, f in enumerate(found.values(), 1))
     return _Value(value, unit, scale, first.cell.period, cells, shown)
 
