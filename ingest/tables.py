@@ -3,9 +3,11 @@
 pypdfium2 keeps a statement row on one text line with its label and all its period values
 (``Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)`` under ``(Millions) 2018 2017
 2016``; ``归母净利润（百万元） 11,036 13,461 15,009`` under ``2024A 2025A 2026E``), so rows are read from lines:
-the values are the line's trailing printed numbers, the label what stands before them. Chosen by measurement
-over pdfplumber and camelot (docs/tables.md): more cells right on statements and forecast tables, and no
-second pass over the PDF. A table without a period header (lists, org charts) is not a table here.
+the values are the line's trailing printed numbers, the label what stands before them. Measured against
+pdfplumber and camelot on 38 labelled tables (docs/tables.md): ours reads 46% of the labelled cells at ~137
+pages/s, camelot's stream mode 65% at 4 pages/s (too slow to run on every page at ingestion), pdfplumber
+16-26%. The misses are listed there by cause (side-by-side tables, wrapped header cells, repeated year groups).
+A table without a period header (lists, org charts) is not a table here.
 
 Tables continued on the next page (rows before any header, the same number of values) carry the previous
 page's header over.
