@@ -9,28 +9,20 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import PurePath
 
-from ingest.kinds import MARKERS, is_caption, weight
+from ingest.broker_card import broker_card
+from ingest.dates import MONTH_DAY_YEAR, iso, month_number, standalone_dates
+from ingest.kinds import MARKERS
 from rag.types import META_KEYS
 
 _COVER_PAGES = 3
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
-_MONTH_DAY_YEAR = (r"\b(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-                   r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-                   r"\.?\s+(\d{1,2}),?\s+(\d{4})")
-
 # Shenwan level-1 industries (2021) and common older names: a short cover line naming one is the sector.
 SECTORS = frozenset(
     "农林牧渔 基础化工 化工 钢铁 有色金属 电子 汽车 家用电器 家电 食品饮料 纺织服饰 纺织服装 轻工制造 医药生物 医药 "
     "公用事业 交通运输 房地产 商贸零售 社会服务 银行 非银金融 非银行金融 综合 建筑材料 建筑装饰 电力设备 电力设备新能源 "
     "机械设备 机械 国防军工 计算机 传媒 传媒互联网 通信 煤炭 石油石化 环保 美容护理".split()
 )
-RATINGS = ("强于大市", "同步大市", "弱于大市", "优于大市", "跑赢行业", "跑赢大市", "同步行业", "跑输行业", "看好",
-           "买入", "增持", "持有", "中性", "减持", "卖出", "推荐", "谨慎推荐", "审慎增持", "标配", "超配", "低配")
-BROKER_REPORT_TYPES = ("行业周报", "行业月报", "行业点评", "行业深度", "行业专题", "公司点评", "公司深度", "公司研究",
-                       "首次覆盖", "晨会纪要", "策略周报", "策略报告", "宏观点评", "宏观周报", "年度策略", "中期策略")
 SEC_FORMS = re.compile(r"\bFORM\s+(10-K|10-Q|8-K|20-F|40-F|6-K|S-1)(/A)?\b", re.IGNORECASE)
 CN_PERIODIC = re.compile(r"(\d{4})\s*年\s*(半年度报告|年度报告|第一季度报告|第三季度报告|一季度报告|三季度报告)")
 _CN_PERIOD = {"半年度报告": "H1", "第一季度报告": "Q1", "一季度报告": "Q1", "第三季度报告": "Q3", "三季度报告": "Q3",
@@ -54,7 +46,7 @@ def extract_metadata(pages: Sequence[str], source: str, info: dict[str, str]) ->
     elif _cn_periodic_form(cover):
         found = _cn_periodic(pages[0], cover)
     else:
-        found = _broker(pages, cover, source, info)
+        found = _broker(pages, source, info)
     return {key: found[key].strip() for key in META_KEYS if found.get(key, "").strip()}
 
 
@@ -120,10 +112,10 @@ def without_rules(text: str) -> str:
 
 def _filing_period(cover: str, pages: Sequence[str]) -> str:
     flat = _flat(cover)
-    year_end = re.search(r"fiscal year ended\s+" + _MONTH_DAY_YEAR, flat, re.IGNORECASE)
+    year_end = re.search(r"fiscal year ended\s+" + MONTH_DAY_YEAR, flat, re.IGNORECASE)
     if year_end:
         return f"FY{year_end.group(3)}"
-    quarter_end = re.search(r"quarter(?:ly period)? ended\s+" + _MONTH_DAY_YEAR, flat, re.IGNORECASE)
+    quarter_end = re.search(r"quarter(?:ly period)? ended\s+" + MONTH_DAY_YEAR, flat, re.IGNORECASE)
     if not quarter_end:
         return ""
     month, day = quarter_end.group(1), quarter_end.group(2)
@@ -135,7 +127,7 @@ def _filing_period(cover: str, pages: Sequence[str]) -> str:
         match = tied.search(_flat(page))
         if match:
             return f"FY{match.group(2)}Q{_ORDINALS[match.group(1).lower()]}"
-    return f"quarter ended {_iso(quarter_end.group(3), _month(month), day)}"
+    return f"quarter ended {iso(quarter_end.group(3), month_number(month), day)}"
 
 
 def _release_period(flat: str) -> str:
@@ -149,12 +141,12 @@ def _release_period(flat: str) -> str:
 def _filing_date(info: dict[str, str]) -> str:
     for key in ("subject", "title"):
         text = info.get(key, "")
-        iso = re.search(r"\bfiled (?:on )?(\d{4})-(\d{2})-(\d{2})", text)
-        if iso:
-            return _iso(*iso.groups())
+        dashed = re.search(r"\bfiled (?:on )?(\d{4})-(\d{2})-(\d{2})", text)
+        if dashed:
+            return iso(*dashed.groups())
         us = re.search(r"(?:filed|10-[KQ]\s*-)\s*(\d{2})/(\d{2})/(\d{4})", text)
         if us:
-            return _iso(us.group(3), int(us.group(1)), us.group(2))
+            return iso(us.group(3), int(us.group(1)), us.group(2))
     return ""
 
 
@@ -198,67 +190,10 @@ def _cn_periodic(first: str, cover: str) -> dict[str, str]:
 # --- Broker research ----------------------------------------------------------------------------------------
 
 
-def _broker(pages: Sequence[str], cover: str, source: str, info: dict[str, str]) -> dict[str, str]:
-    text = "\n".join(pages)
-    first = pages[0] if pages else ""
-    title = _headline(first) or (info["title"] if _meaningful(info.get("title", "")) else "")
-    kinds = [k for k in BROKER_REPORT_TYPES if k in first]
-    return {
-        "title": title,
-        "publisher": _publisher(text),
-        "date": _standalone_date(cover) or _file_date(source),
-        "analysts": _analysts(cover),
-        "rating": _rating(cover),
-        "sector": _sector(first),
-        "company": _listed_company(title + "\n" + "\n".join(first.splitlines()[:5])),
-        "form_type": kinds[0] if kinds else "",
-    }
-
-
-def _headline(first: str) -> str:
-    skip = re.compile(r"^(证券研究报告|研究报告|行业研究|公司研究|分析师|执业|邮箱|联系人|投资建议|投资评级|评级|上次|"
-                      r"资料来源|请务必|本报告|Source|Analyst|.*(?:Research|研究所|研究院)$)", re.IGNORECASE)  # mastheads
-    for line in [line for line in first.splitlines() if line.strip()][:25]:
-        text = without_rules(re.sub(r"^\s*#{1,6}\s*", "", line).replace("**", "").strip().lstrip(MARKERS + " "))
-        if 16 <= weight(text) <= 120 and not re.search(r"[。！？；.!?]$", text) and not skip.match(text) \
-                and not is_caption(text) and not _date_in(text) and "|" not in text:
-            return text
-    return ""
-
-
-def _publisher(text: str) -> str:
-    names: Counter[str] = Counter()
-    patterns = (  # source lines, the copyright notice, a line naming the firm alone
-        r"(?:资料来源|数据来源|来源)[:：][^\n]*?[,，、\s]([\u4e00-\u9fff]{2,6}?)证券(?:研究所|研究院|研究部)",
-        r"版权(?:均)?(?:归|属)(?:于)?\s*([\u4e00-\u9fff]{2,6}?)证券",
-        r"(?m)^\s*([\u4e00-\u9fff]{2,6})证券(?:股份有限公司|有限责任公司|研究所)?\s*$",
-    )
-    for pattern in patterns:
-        names.update(match.group(1) + "证券" for match in re.finditer(pattern, text))
-    if names:
-        return names.most_common(1)[0][0]
-    notice = r"(?:©|Copyright)\s*(?:©\s*)?(?:\d{4}\s+)?([A-Z][A-Za-z&.' -]{2,40}?)(?=[,.]|\s+All\b)"
-    english = re.search(notice, text)
-    return english.group(1).strip() if english else ""
-
-
-def _analysts(cover: str) -> str:
-    found: list[str] = []
-    pattern = re.compile(r"(?:分析师|研究员)[:：]\s*([\u4e00-\u9fff·]{2,5})(?P<tail>[\s\S]{0,80}?)"
-                         r"(?=(?:分析师|研究员|联系人)[:：]|$)")
-    for match in pattern.finditer(cover):
-        number = re.search(r"(?:执业证书编号|证书编号|执业编号|SAC\s*编号)[:：]?\s*(S\d{13})", match.group("tail"))
-        found.append(f"{match.group(1)} ({number.group(1)})" if number else match.group(1))
-    if not found:
-        inline = re.finditer(r"([\u4e00-\u9fff]{2,4})\s*(?:SAC)?\s*(?:执业证书编号|证书编号)[:：]?\s*(S\d{13})", cover)
-        found = [f"{m.group(1)} ({m.group(2)})" for m in inline]
-    return "; ".join(dict.fromkeys(found))
-
-
-def _rating(cover: str) -> str:
-    words = "|".join(sorted(RATINGS, key=len, reverse=True))
-    match = re.search(rf"(?:投资建议|投资评级|行业评级|公司评级|评级)[:：]\s*((?:{words})(?:[（(][^）)\n]{{1,6}}[）)])?)", cover)
-    return match.group(1) if match else ""
+def _broker(pages: Sequence[str], source: str, info: dict[str, str]) -> dict[str, str]:
+    card = broker_card(pages, source, info)
+    card["sector"] = _sector(pages[0] if pages else "")
+    return card
 
 
 def _sector(first: str) -> str:
@@ -274,56 +209,13 @@ def _sector(first: str) -> str:
     return related.most_common(1)[0][0] if related else ""
 
 
-def _listed_company(text: str) -> str:
-    found = re.search(r"([\u4e00-\u9fff]{2,8})\s*[（(]\s*(\d{6}(?:\.S[HZ])?|\d{4,5}\.HK)\s*[)）]", text)
-    return f"{found.group(1)} ({found.group(2)})" if found else ""
-
-
 # --- Dates and small helpers --------------------------------------------------------------------------------
-
-_CN_DATE = r"(20\d{2}|19\d{2})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*日?"
-
-
-def _date_in(text: str) -> str:
-    cn = re.search(_CN_DATE, text)
-    if cn:
-        return _iso(*cn.groups())
-    en = re.search(_MONTH_DAY_YEAR, text, re.IGNORECASE)
-    if en:
-        return _iso(en.group(3), _month(en.group(1)), en.group(2))
-    return ""
 
 
 def _standalone_date(text: str) -> str:
-    """A date that is a line of its own or labelled as the report's date (dates in sentences are events)."""
-    for line in text.splitlines():
-        line = line.strip()
-        labelled = re.match(r"(?:报告日期|发布日期|发布时间|日期|Date)[:：]\s*(.+)$", line, re.IGNORECASE)
-        candidate = labelled.group(1) if labelled else line
-        date = _date_in(candidate)
-        rest = re.sub(_CN_DATE + "|" + _MONTH_DAY_YEAR, "", candidate, flags=re.IGNORECASE)
-        if date and len(re.sub(r"[\s|/·:：-]", "", rest)) <= 8 and "《" not in line:
-            return date
-    return ""
-
-
-def _file_date(source: str) -> str:
-    stem = PurePath(source).stem
-    match = re.search(r"(?<!\d)(20\d{2})[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?![\dA-Za-z])",
-                      stem)
-    if not match:
-        return ""
-    year, month, day = match.groups()
-    return f"{year}-{month}-{day}" if day else f"{year}-{month}"
-
-
-def _iso(year: str | int, month: str | int, day: str | int) -> str:
-    y, m, d = int(year), int(month), int(day)
-    return f"{y:04d}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 else ""
-
-
-def _month(name: str) -> int:
-    return _MONTHS.get(name[:3].lower(), 0)
+    """The first date that is a line of its own or labelled as the report's date (dates in sentences are events)."""
+    found = standalone_dates(text)
+    return found[0] if found else ""
 
 
 def _flat(text: str) -> str:
