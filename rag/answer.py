@@ -18,6 +18,7 @@ from typing import Any
 
 from rag import prompts
 from rag.conversation import Conversation, FollowUp
+from rag.crossreport import table_answer
 from rag.embeddings import Embedder
 from rag.evidence import (
     Evidence,
@@ -78,8 +79,9 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
     evidence = gather_evidence(library, question, filters, follow, max(context_size, HITS_SHOWN))
     retrieved = time.perf_counter()
 
-    # 2. a figure read from its table cell; else compose or generate (each refuses on weak evidence), verified
-    figure = figure_from_tables(library, evidence)
+    # 2. a table across the reports on a company, a figure read from its table cell; else compose or generate
+    # (each refuses on weak evidence), verified
+    figure = table_answer(library, question, filters, evidence.hits) or figure_from_tables(library, evidence)
     if figure is not None:
         result = figure
         yield result.text
@@ -95,7 +97,8 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
     timings = {"retrieve": _ms(retrieved - start), **result.timings_ms}
     timings["total"] = _ms(time.perf_counter() - start)
     shown = max(HITS_SHOWN, context_size) if result.mode == "llm" else HITS_SHOWN  # every [n] must resolve
-    result = replace(result, hits=evidence.hits[:shown], timings_ms=timings)
+    hits = result.hits[:len(result.citations) + shown] if result.kind == "table" else evidence.hits[:shown]
+    result = replace(result, hits=hits, timings_ms=timings)
     if conversation is not None:
         conversation.update(question, result)
     yield result

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from rag.types import Answer, Figure, Hit
+from rag.types import Answer, AnswerTable, Figure, Hit
 
 
 def hit_to_dict(hit: Hit) -> dict[str, Any]:
@@ -27,6 +27,7 @@ def answer_to_dict(answer: Answer, max_hits: int = 10) -> dict[str, Any]:
         "mode": answer.mode,
         "answer_kind": answer_kind(answer),
         "figure": figure_to_dict(answer.figure) if answer.figure else None,
+        "table": table_to_dict(answer.table) if answer.table else None,
         "citations": [
             {"n": c.n, "hit": c.hit, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "file": c.source,
              "title": c.title, "page": c.page, "section": c.section, "quote": c.quote}
@@ -40,7 +41,7 @@ def answer_to_dict(answer: Answer, max_hits: int = 10) -> dict[str, Any]:
 
 
 def answer_kind(answer: Answer) -> str:
-    """"figure" | "derived" | "passage" | "refusal"."""
+    """"figure" | "derived" | "table" | "passage" | "refusal"."""
     return "refusal" if not answer.answerable else answer.kind
 
 
@@ -49,3 +50,15 @@ def figure_to_dict(figure: Figure) -> dict[str, Any]:
     data = asdict(figure)
     data["cells"] = [{"citation": c.pop("n"), **c} for c in data["cells"]]
     return data
+
+
+def table_to_dict(table: AnswerTable) -> dict[str, Any]:
+    """Columns (and the field each holds), one row per report with its cells (value, citation n or null), the
+    sentence under the table."""
+    return {
+        "columns": list(table.columns),
+        "fields": list(table.fields),
+        "rows": [{"doc_id": r.doc_id, "file": r.source, "date": r.date,
+                  "cells": [{"value": c.value, "citation": c.citation} for c in r.cells]} for r in table.rows],
+        "summary": table.summary,
+    }

@@ -163,6 +163,40 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class TableCell:
+    """One cell of a table answer: the value as shown ("买入（维持）", "HK$690.00", "—") and the number of the
+    citation that quotes the line printing it (``None`` for "—", which no report states)."""
+
+    value: str
+    citation: int | None = None
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One report's row of a table answer: its cells in column order, and the report they were read from."""
+
+    cells: tuple[TableCell, ...]
+    doc_id: str = ""
+    source: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerTable:
+    """A cross-report answer's table: one row per report, each cell cited; ``fields`` names what each column
+    holds ("broker", "date", "rating", "target_price", "forecast"), ``summary`` is the sentence under it."""
+
+    columns: tuple[str, ...]
+    fields: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+    summary: str = ""
+
+    def column(self, field_name: str) -> int | None:
+        """The index of the column holding ``field_name``, or ``None``."""
+        return self.fields.index(field_name) if field_name in self.fields else None
+
+
+@dataclass(frozen=True)
 class Answer:
     """What a question gets back: text with ``[n]`` markers and everything needed to check it."""
 
@@ -176,5 +210,6 @@ class Answer:
     reason: str = ""
     mode: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
-    kind: str = "passage"  # "figure" | "derived" | "passage" | "refusal"
+    kind: str = "passage"  # "figure" | "derived" | "table" | "passage" | "refusal"
     figure: Figure | None = None
+    table: AnswerTable | None = None

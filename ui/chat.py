@@ -17,7 +17,7 @@ from rag.library import Library
 from rag.llm import LLMError
 from rag.retrieve import Filters
 from rag.store import LibraryError
-from rag.types import Answer, Document, Figure
+from rag.types import Answer, AnswerTable, Document, Figure
 from ui.common import current_library, library_documents, sidebar_library
 from ui.markdown import answer_markdown, markdown_text, quote_markdown
 from ui.sources import render_sources
@@ -109,7 +109,11 @@ def render_answer(library: Library, turn: int, chat: ChatTurn, latest: bool) -> 
             st.button("Clear scope and ask again", key=f"clear-{turn}", on_click=clear_scope,
                       args=(chat.question,))
         return
-    st.markdown(answer_markdown(answer.text, turn))
+    if answer.table is not None:
+        st.markdown(table_markdown(answer.table, turn))
+        st.markdown(answer_markdown(answer.table.summary, turn))
+    else:
+        st.markdown(answer_markdown(answer.text, turn))
     if answer.figure is not None:
         render_figure(answer.figure)
     for flag in answer.flags:
@@ -130,6 +134,16 @@ def render_figure(figure: Figure) -> None:
          for c in figure.cells],
         hide_index=True, use_container_width=True,
     )
+
+
+def table_markdown(table: AnswerTable, turn: int) -> str:
+    """A table answer as a Markdown table: every value escaped, every [n] linked to its source."""
+    def cell(value: str, citation: int | None = None) -> str:
+        return answer_markdown(value + (f"[{citation}]" if citation else ""), turn)
+
+    lines = ["| " + " | ".join(cell(c) for c in table.columns) + " |", "|" + " --- |" * len(table.columns)]
+    lines += ["| " + " | ".join(cell(c.value, c.citation) for c in row.cells) + " |" for row in table.rows]
+    return "\n".join(lines)
 
 
 def scope_text(answer: Answer, filters: str) -> str:

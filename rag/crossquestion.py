@@ -1,0 +1,217 @@
+"""Whether a question asks across the reports on one company, and what it asks: the question model of
+:mod:`rag.crossreport`.
+
+A cross-report question names a company the library covers, a field (rating, target price, a forecast metric
+of the finance vocabulary with its year, or everything: "latest view", "who covers") and no single broker.
+Filters narrow the rows: a rating ("买入评级", "rated Buy"), a bound on the target ("above HK$700",
+"目标价高于150元"), a revision ("cut their targets", "上调"). Hand-written: the cue words are the way analysts
+phrase these questions in Chinese and English, which no library lists.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rag.companies import Company, find_company
+from rag.terms import FinanceTerm, analyze
+
+__all__ = ["RATING_GROUPS", "CrossQuestion", "broker_named", "cross_question", "rating_matches"]
+
+# Ratings that say the same in the two languages; a question's rating word finds each of its group's words.
+RATING_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("买入", "buy", "strong buy"),
+    ("增持", "overweight", "accumulate", "add"),
+    ("持有", "hold"),
+    ("中性", "neutral", "equal-weight", "equal weight", "market perform", "同步大市"),
+    ("减持", "underweight", "reduce"),
+    ("卖出", "sell"),
+    ("跑赢行业", "跑赢大市", "优于大市", "强于大市", "领先大市", "outperform", "high conviction outperform"),
+    ("跑输行业", "跑输大市", "弱于大市", "落后大市", "underperform"),
+    ("推荐",), ("强烈推荐",), ("谨慎推荐",),
+)
+# Nicknames of firms that publish on Chinese and Hong Kong companies, by the name cards give them.
+BROKER_NICKNAMES: dict[str, tuple[str, ...]] = {
+    "J.P. Morgan": ("JPMorgan", "JP Morgan", "JPM", "摩根大通", "小摩"),
+    "Morgan Stanley": ("摩根士丹利", "大摩"),
+    "BofA Securities": ("BofA", "Bank of America", "Merrill Lynch", "美银", "美国银行"),
+    "Citi": ("Citigroup", "Citi Research", "花旗"),
+    "Goldman Sachs": ("Goldman", "高盛"), "UBS": ("瑞银",), "Nomura": ("野村",), "Daiwa": ("大和",),
+    "Macquarie": ("麦格理",), "CLSA": ("里昂",), "Deutsche Bank": ("德意志银行", "德银"), "HSBC": ("汇丰",),
+    "Jefferies": ("杰富瑞",), "中金公司": ("CICC",), "招银国际": ("CMBI", "CMB International"),
+    "招商证券国际": ("CMS International",), "交银国际": ("BOCOM International",),
+}
+_FIRM_SUFFIX = re.compile(r"(?:证券|国际|公司|集团|securities|research|capital markets)$", re.I)
+_RATING_FIELD = re.compile(r"\b(?:rat(?:e|es|ed|ing|ings)|recommendations?|calls?)\b|评级|推荐", re.I)
+_TARGET_FIELD = re.compile(r"\b(?:target(?:\s+price)?s?|price\s+targets?|TPs?|PTs?|POs?|price\s+objectives?)\b"
+                           r"|目标价", re.I)
+_EVERYTHING = re.compile(r"\b(?:view|views|take|stance|cover(?:s|ed|age)?|say|said|think)\b"
+                         r"|观点|看法|怎么看|覆盖|研报|报告", re.I)
+_FORECAST_CUE = re.compile(r"\b(?:forecasts?|estimates?|projections?|expect(?:s|ed|ations?)?|consensus)\b"
+                           r"|预测|预期|预计|估计|(?:19|20)\d\d\s*[EF]\b", re.I)
+_ACROSS = re.compile(r"\b(?:which|who|each|every|all|brokers?|houses|analysts|compare|comparison|range|latest)\b"
+                     r"|哪些|哪几|哪家|各家|各券商|分别|所有|几家|多少家|券商|机构|对比|比较|一致|分歧|区间|最新", re.I)
+_LATEST = re.compile(r"\blatest\b|\bmost\s+recent\b|\bnewest\b|最新|最近", re.I)
+_REVISION = re.compile(r"\b(?:changes?|changed|revis\w*|upgrad\w*|downgrad\w*|rais\w*|cut|cuts|lower\w*|"
+                       r"increas\w*|reduc\w*)\b|调整|变化|变动|上调|下调|调高|调低|提高|降低", re.I)
+_UP = re.compile(r"\b(?:upgrad\w*|rais\w*|increas\w*|lift\w*)\b|上调|调高|提高", re.I)
+_DOWN = re.compile(r"\b(?:downgrad\w*|cut|cuts|lower\w*|reduc\w*)\b|下调|调低|降低", re.I)
+_NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
+_CURRENCY = r"(?:HK\$|US\$|\$|HKD|USD|RMB|CNY|¥|港元|港币|美元|人民币|元)?"
+_BOUND_BEFORE = re.compile(
+    rf"(?i:(above|over|higher\s+than|more\s+than|greater\s+than|exceeding|at\s+least|below|under|lower\s+than|"
+    rf"less\s+than|at\s+most)|(高于|超过|大于|不低于|至少|低于|小于|不高于|不超过)|(>=|<=|>|<))\s*{_CURRENCY}\s*{_NUMBER}")
+_BOUND_AFTER = re.compile(rf"{_NUMBER}\s*{_CURRENCY}\s*(以上|以下|or\s+more|or\s+above|or\s+less|or\s+below)", re.I)
+_ABOVE = frozenset("above over higher than more than greater than exceeding 高于 超过 大于 > 以上".split())
+_AT_LEAST = frozenset(("at least", "不低于", "至少", ">=", "or more", "or above"))
+_AT_MOST = frozenset(("at most", "不高于", "不超过", "<=", "or less", "or below", "以下"))
+
+
+@dataclass(frozen=True)
+class CrossQuestion:
+    """What a cross-report question asks: the company, the fields, the metric and year, and the filters.
+
+    ``fields`` holds "rating", "target_price" and/or "forecast"; ``ratings`` the rating groups asked for
+    (:data:`RATING_GROUPS` first words); ``bound`` an operator and a target price; ``revision`` "any", "up"
+    or "down" for questions about changes; ``across`` whether the question says it asks across reports.
+    """
+
+    text: str
+    lang: str
+    company: Company
+    fields: tuple[str, ...]
+    metric: str = ""  # a finance vocabulary term name ("net_income")
+    metric_label: str = ""  # the metric as the question says it ("归母净利润", "net profit")
+    year: str = ""
+    ratings: tuple[str, ...] = ()
+    bound: tuple[str, float] | None = None
+    revision: str = ""
+    latest: bool = False
+    across: bool = False
+
+
+def cross_question(question: str, found: Sequence[Company], publishers: Iterable[str] = ()) -> CrossQuestion | None:
+    """The :class:`CrossQuestion` of ``question`` about one of the companies ``found``; ``None`` when it
+    names none of them, asks no field, or names a broker (``publishers`` and their nicknames)."""
+    text = unicodedata.normalize("NFKC", question)
+    company = find_company(text, found)
+    if company is None or broker_named(text, [*publishers, *company.brokers]):
+        return None
+    query = analyze(question)
+    names = {t.name for t in query.finance}
+    ratings = _ratings_asked(text)
+    bound = _bound(text)
+    rest = _BOUND_AFTER.sub(" ", _BOUND_BEFORE.sub(" ", text))  # "lower than HK$700" is a bound, not a cut
+    revision = ("down" if _DOWN.search(rest) else "up" if _UP.search(rest) else "any") \
+        if _REVISION.search(rest) else ""
+    metric = _metric(query.finance)
+    fields = []
+    if ratings or "rating" in names or _RATING_FIELD.search(text):
+        fields.append("rating")
+    if bound or "target_price" in names or _TARGET_FIELD.search(text):
+        fields.append("target_price")
+    across = bool(_ACROSS.search(text))
+    if metric and ("forecast" in names or _FORECAST_CUE.search(text) or across):
+        fields.append("forecast")
+    if not fields and (revision or _LATEST.search(text) or _EVERYTHING.search(text)):
+        fields = ["rating", "target_price"]
+    if not fields:
+        return None
+    year = query.years[-1] if query.years else _default_year(text, company)
+    label = _label(metric, question, query.lang) if metric else ""
+    return CrossQuestion(question, query.lang, company, tuple(fields), metric.name if metric else "", label, year,
+                         ratings, bound, revision, bool(_LATEST.search(text)), across)
+
+
+def broker_named(text: str, publishers: Iterable[str]) -> bool:
+    """Whether ``text`` names one of the ``publishers`` (or its short form: 国金 for 国金证券) or a nickname."""
+    names: set[str] = set()
+    for firm in {p.strip() for p in publishers if p and p.strip()}:
+        names.add(firm)
+        short = _FIRM_SUFFIX.sub("", firm).strip()
+        if len(short) >= 2:
+            names.add(short)
+    for firm, nicknames in BROKER_NICKNAMES.items():
+        names.update((firm, *nicknames))
+    return any(_mentions(text, name) for name in names)
+
+
+def rating_matches(rating: str, asked: Sequence[str]) -> bool:
+    """Whether a report's ``rating`` is one of the ``asked`` rating groups ("Buy" is 买入)."""
+    word = rating.casefold().strip()
+    if not word:
+        return False
+    for group in RATING_GROUPS:
+        if group[0] in asked and (word in group or any(w.isascii() and _mentions(word, w) for w in group)):
+            return True
+    return False
+
+
+def _ratings_asked(text: str) -> tuple[str, ...]:
+    """The rating groups a question names: "买入评级", "rated Buy", "Overweight" (the longest word wins)."""
+    asked: list[str] = []
+    spans: list[tuple[int, int]] = []
+    words = sorted(((w, g[0]) for g in RATING_GROUPS for w in g), key=lambda x: len(x[0]), reverse=True)
+    for word, group in words:
+        for match in _find(text, word):
+            if not any(s <= match[0] < e for s, e in spans):
+                spans.append(match)
+                asked.append(group)
+    return tuple(dict.fromkeys(asked))
+
+
+def _find(text: str, word: str) -> list[tuple[int, int]]:
+    if word.isascii():
+        pattern = rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])"
+        return [m.span() for m in re.finditer(pattern, text, re.I)]
+    return [m.span() for m in re.finditer(re.escape(word), text)]
+
+
+def _mentions(text: str, name: str) -> bool:
+    return bool(_find(text, name))
+
+
+def _bound(text: str) -> tuple[str, float] | None:
+    """A bound on the target price: ("> ", 700.0) for "above HK$700", (">=", 150.0) for "150元以上"."""
+    match = _BOUND_BEFORE.search(text)
+    if match:
+        word = " ".join((match.group(1) or match.group(2) or match.group(3)).lower().split())
+        value = float(match.group(4).replace(",", ""))
+    else:
+        match = _BOUND_AFTER.search(text)
+        if not match:
+            return None
+        word = " ".join(match.group(2).lower().split())
+        value = float(match.group(1).replace(",", ""))
+    if word in _AT_LEAST or word == "以上":
+        return ">=", value
+    if word in _AT_MOST:
+        return "<=", value
+    return (">", value) if word in _ABOVE else ("<", value)
+
+
+def _metric(terms: Sequence[FinanceTerm]) -> FinanceTerm | None:
+    """The forecast metric asked: the first vocabulary term that names a figure (not a topic)."""
+    return next((t for t in terms if t.kind in ("figure", "ratio") and t.name not in ("target_price",)), None)
+
+
+def _label(term: FinanceTerm, question: str, lang: str) -> str:
+    said = question.casefold()
+    asked = [p for p in (*term.asked, *term.printed) if p.casefold() in said]
+    if asked:
+        return max(asked, key=len)
+    pool = [p for p in term.asked if (lang == "zh") == bool(re.search("[\u4e00-\u9fff]", p))]
+    return (pool or list(term.asked))[0]
+
+
+def _default_year(text: str, company: Company) -> str:
+    """The year a question without one means: next year for 明年/next year, else the newest report's year."""
+    latest = max((r.date for r in company.reports if r.date), default="")
+    year = int(latest[:4]) if latest[:4].isdigit() else 0
+    if not year:
+        return ""
+    if re.search(r"明年|next\s+year", text, re.I):
+        return str(year + 1)
+    return str(year)
