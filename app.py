@@ -1,9 +1,11 @@
-"""Report QA in the browser: chat with cited answers, the report library and the evaluation dashboard.
+"""Report QA in the browser: chat with cited answers, the report library, the companies the reports cover and
+the evaluation dashboard.
 
 Start it with ``reportqa app`` (or ``streamlit run app.py``); settings come from the environment
 (``REPORTQA_*``) through ``Settings.load()``. The pages live in the ``ui`` package: ``/chat`` (default),
-``/library``, ``/evaluation``; ``?page=library`` also works. Report text is untrusted: every string taken
-from a report is escaped before Markdown rendering and nothing is rendered as HTML (``ui.markdown``).
+``/library``, ``/companies``, ``/evaluation``; ``?page=library`` also works. Report text is untrusted:
+every string taken from a report is escaped before Markdown rendering and nothing is rendered as HTML
+(``ui.markdown``).
 """
 
 from __future__ import annotations

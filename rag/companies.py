@@ -13,7 +13,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from rag.types import Document
 
@@ -54,7 +55,8 @@ class Coverage:
 
     @property
     def target(self) -> str:
-        """The target price with its currency ("155.00 CNY"), then "(from 220.00)" where the previous is stated."""
+        """The target price with its currency ("155.00 CNY"), and "(from 220.00)" where a previous one is
+        stated."""
         if self.target_price is None:
             return ""
         now = f"{self.target_price:,.2f} {self.target_currency}".strip()
@@ -90,6 +92,23 @@ class Company:
     def brokers(self) -> tuple[str, ...]:
         """The brokers that cover the company, in order of their first report."""
         return tuple(dict.fromkeys(r.broker for r in self.reports if r.broker))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types: the company, its latest rating and target (with the report stating each), its
+        reports."""
+        rated, targeted = self.latest_rating, self.latest_target
+        return {
+            "name": self.name, "tickers": list(self.tickers), "names": list(self.names),
+            "brokers": list(self.brokers),
+            "latest_rating": {"rating": rated.rating, "rating_action": rated.rating_action,
+                              "broker": rated.broker, "date": rated.date, "doc_id": rated.doc_id}
+            if rated else None,
+            "latest_target": {"target_price": targeted.target_price,
+                              "target_currency": targeted.target_currency, "broker": targeted.broker,
+                              "date": targeted.date, "doc_id": targeted.doc_id}
+            if targeted else None,
+            "reports": [asdict(report) for report in self.reports],
+        }
 
 
 def companies(docs: Sequence[Document]) -> list[Company]:
@@ -167,7 +186,7 @@ def tickers_of(text: str) -> list[str]:
     return [t.strip() for t in re.split(r"[,，、;；/|]", text) if t.strip()]
 
 
-# --- Grouping ------------------------------------------------------------------------------------------------
+# --- Grouping ---------------------------------------------------------------------------------------------
 
 
 def _keys(report: Coverage) -> set[str]:
@@ -206,10 +225,10 @@ def _company(reports: Iterable[Coverage]) -> Company:
     ordered = tuple(sorted(reports, key=lambda r: (r.date, r.broker, r.source)))
     counts = Counter(r.company for r in ordered if r.company)
     forms = Counter(short_name(r.company).casefold() for r in ordered if r.company)
-    # the most printed spelling of the most printed name ("Tencent" over "Tencent Holdings Ltd."), then shortest
+    # the most printed spelling of the most printed name ("Tencent" over "Tencent Holdings Ltd."), shortest
     names = sorted(counts, key=lambda n: (-forms[short_name(n).casefold()], -counts[n], len(n), n))
     spellings = Counter(t for r in ordered for t in tickers_of(r.ticker))
-    printed: dict[str, str] = {}  # per listing: a spelling that names its exchange, the most printed, shortest
+    printed: dict[str, str] = {}  # per listing: a spelling naming its exchange, the most printed, shortest
     for ticker in sorted(spellings, key=lambda t: ("." not in t, -spellings[t], len(t), t)):
         printed.setdefault(code_key(ticker), ticker)
     tickers = tuple(dict.fromkeys(printed[code_key(t)] for r in ordered for t in tickers_of(r.ticker)))
@@ -217,7 +236,7 @@ def _company(reports: Iterable[Coverage]) -> Company:
     return Company(name=name, tickers=tickers, reports=ordered, names=tuple(names))
 
 
-# --- Matching ------------------------------------------------------------------------------------------------
+# --- Matching ---------------------------------------------------------------------------------------------
 
 
 def _mentions(text: str, alias: str) -> bool:

@@ -77,6 +77,59 @@ def cmd_library(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_companies(args: argparse.Namespace) -> int:
+    """Each company the library's reports cover, with its reports, latest rating and target price."""
+    from rag.companies import companies, find_company
+    from rag.library import Library
+    from rag.store import read_manifest
+
+    settings = _settings(args)
+    docs = read_manifest(settings)
+    if docs is None:
+        docs = Library(settings).store.documents()
+    found = companies(docs)
+    if args.company:
+        match = find_company(args.company, found)
+        if match is None:
+            print(f"reportqa companies: no report in the library covers {args.company!r}", file=sys.stderr)
+            return 1
+        found = [match]
+    if args.json:
+        for company in found:
+            print(json.dumps(company.to_dict(), ensure_ascii=False))
+        return 0
+    if not found:
+        print("no company reports in the library (a report covers a company when its card names one)")
+    _print_companies(found)
+    return 0
+
+
+def _print_companies(found: Sequence[Any]) -> None:  # Sequence[rag.companies.Company]
+    """Per company a heading (name, tickers, latest rating and target with who stated them and when) and a
+    rich table of its reports by date. Report text is printed as plain text, never as rich markup."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    for company in found:
+        rated, targeted = company.latest_rating, company.latest_target
+        count = len(company.reports)
+        head = [f"{company.name}  {' '.join(company.tickers)}", f"{count} report{'s' if count != 1 else ''}",
+                f"latest rating {rated.call} ({rated.broker}, {rated.date})" if rated else "no rating stated",
+                f"latest target {targeted.target_price:,.2f} {targeted.target_currency} ({targeted.broker}, "
+                f"{targeted.date})" if targeted else "no target price stated"]
+        console.print(Text(" · ".join(head), style="bold"))
+        table = Table()
+        for column in ("date", "broker", "rating", "target price", "title"):
+            table.add_column(column, no_wrap=column != "title")
+        for report in company.reports:
+            table.add_row(*(Text(cell) for cell in (report.date, report.broker, report.call, report.target,
+                                                     report.title)))
+        console.print(table)
+        console.print()
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
     from ingest.job import delete_document
 
@@ -245,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     library = sub.add_parser("library", parents=[common], help="list the documents in the library")
     library.add_argument("--json", action="store_true", help="one JSON object per document")
     library.set_defaults(func=cmd_library)
+
+    covered = sub.add_parser("companies", parents=[common],
+                             help="the companies the reports cover: their reports, latest rating and target")
+    covered.add_argument("company", nargs="?", metavar="COMPANY", help="only this company (name or code)")
+    covered.add_argument("--json", action="store_true", help="one JSON object per company")
+    covered.set_defaults(func=cmd_companies)
 
     delete = sub.add_parser("delete", parents=[common], help="remove one document from the library")
     delete.add_argument("doc", metavar="DOC", help="document id (or a unique prefix, or the file name)")

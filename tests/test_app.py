@@ -1,4 +1,5 @@
-"""The Streamlit app through AppTest: cited answers, refusals, follow-ups, uploads, deletion, evaluation.
+"""The Streamlit app through AppTest: cited answers, refusals, follow-ups, uploads, deletion, companies,
+evaluation.
 
 Real components throughout: the bundled model, Chroma in a temp folder holding the reference report,
 reportlab PDFs rendered by pypdfium2, and the OpenAI wire format from tests/openai_stub over loopback.
@@ -9,11 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow
 import pytest
 from conftest import REFERENCE_REPORT, ROOT
 from openai_stub import OpenAIStub
 from pdfmaker import make_pdf
 from streamlit.testing.v1 import AppTest
+from test_companies import broker_reports
 
 from ingest.job import ingest_paths
 from ingest.uploads import ingest_uploads
@@ -263,6 +266,35 @@ def test_uploaded_report_is_ingested_listed_and_deleted(monkeypatch, tmp_path, e
     assert at.success[0].value.startswith("Deleted Harbour logistics weekly \\(Harbour\\_week\\_1\\.md")
     assert at.subheader[0].value == "0 documents" and len(at.dataframe) == 0
     assert library.store.documents() == [] and not stored.exists()
+
+
+# --- companies page ---------------------------------------------------------------------------------
+def test_companies_page_lists_companies_and_charts_target_prices_by_broker(monkeypatch, tmp_path, embedder):
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    assert ingest_paths(library, [broker_reports(tmp_path / "reports")]).count("new") == 5
+    at = _app(monkeypatch, library, page="companies")
+    assert at.title[0].value == "Companies"
+    assert "2 companies · 4 of 5 reports cover one" in _captions(at)
+    overview = at.dataframe[0].value
+    assert list(overview["company"]) == ["腾讯控股", "阳光电源"] and list(overview["reports"]) == [2, 2]
+    assert list(overview["latest target"]) == ["666.00 HKD", "170.00 CNY"]
+    assert at.selectbox(key="company").value == "0700.HK"  # the most covered first
+
+    at = _checked(at.selectbox(key="company").set_value("300274.SZ").run())
+    assert at.header[0].value == markdown_text("阳光电源 300274.SZ")
+    assert [(m.label, m.value) for m in at.metric] == [("Reports", "2"), ("Latest rating", "增持（首次）"),
+                                                        ("Latest target price", "170.00 CNY")]
+    reports = at.dataframe[1].value
+    assert list(reports["broker"]) == ["国金证券", "华泰证券"] and list(reports["date"]) == ["2026-03-31", "2026-04-02"]
+    assert list(reports["rating"]) == ["买入（维持）", "增持（首次）"] and list(reports["target price"]) == [155.0, 170.0]
+    assert list(reports["title"]) == ["储能放量", "海外储能再超预期"]
+    [chart] = at.get("vega_lite_chart")  # target prices over time, one line per broker
+    spec = json.loads(chart.proto.spec)
+    assert spec["encoding"]["color"]["field"] == "broker" and spec["encoding"]["x"]["field"] == "date"
+    assert spec["encoding"]["y"]["title"] == "target price (CNY)"
+    points = pyarrow.ipc.open_stream(chart.proto.datasets[0].data.data).read_pandas()
+    assert list(zip(points["broker"], points["date"], points["target price"])) == [
+        ("国金证券", "2026-03-31", 155.0), ("华泰证券", "2026-04-02", 170.0)]
 
 
 # --- evaluation page --------------------------------------------------------------------------------

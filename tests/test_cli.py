@@ -184,4 +184,4 @@ def test_the_command_line_is_the_reportqa_package_not_a_top_level_cli_module(tmp
     assert "cli" not in project["tool"]["setuptools"].get("py-modules", [])
     done = subprocess.run([sys.executable, "-m", "reportqa", "--help"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)  # outside the checkout: the installed package
-    assert done.returncode == 0 and "{ingest,library,delete,ask,chat,eval,app,demo}" in done.stdout
+    assert done.returncode == 0 and "{ingest,library,companies,delete,ask,chat,eval,app,demo}" in done.stdout

@@ -3,14 +3,23 @@ names, and `reportqa companies` on a small real library ingested from generated 
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from pdfmaker import make_pdf
+
+from ingest.job import ingest_paths
 from rag.companies import Company, code_key, companies, coverage, find_company, price, short_name
+from rag.library import Library
+from rag.settings import Settings
 from rag.types import Document
+from reportqa.cli import main
 
 
 def _doc(doc_id: str, **meta: str) -> Document:
-    return Document(doc_id, f"{doc_id}.pdf", f"/r/{doc_id}.pdf", 4, 10, "2026-04-08T00:00:00", "pdf", meta=meta)
+    return Document(doc_id, f"{doc_id}.pdf", f"/r/{doc_id}.pdf", 4, 10, "2026-04-08T00:00:00", "pdf",
+                    meta=meta)
 
 
 CARDS = [
@@ -19,7 +28,8 @@ CARDS = [
     _doc("citi", publisher="Citi", date="2026-04-02", title="Sungrow: storage leads", company="Sungrow",
          ticker="300274", rating="Buy", rating_action="维持", target_price="155.00", target_currency="CNY",
          previous_target="220.00"),
-    _doc("ms", publisher="Morgan Stanley", date="2026-04-07", title="Tencent: AI capex", company="Tencent Holdings Ltd.",
+    _doc("ms", publisher="Morgan Stanley", date="2026-04-07", title="Tencent: AI capex",
+         company="Tencent Holdings Ltd.",
          ticker="0700.HK", rating="Overweight", target_price="650.00", target_currency="HKD"),
     _doc("cicc", publisher="中金公司", date="2026-03-19", title="腾讯控股：业绩符合预期", company="腾讯控股",
          ticker="00700.HK", rating="跑赢行业", rating_action="维持", target_price="666.00", target_currency="HKD"),
@@ -105,3 +115,80 @@ def test_names_and_codes_normalise_to_one_key():
     assert {code_key(t) for t in ("0700.HK", "00700.HK", "700 HK", "700.hk")} == {"700.HK"}
     assert code_key("603501 CH") == code_key("603501.SH") == code_key("603501") == "603501"
     assert price("1,234.50") == 1234.5 and price("") is None and price("n/a") is None
+
+
+# --- `reportqa companies` on a small real library --------------------------------------------------------
+BODY = ["公司储能业务收入同比增长，海外订单充足，经营现金流同比大增。", "", "风险提示：原材料价格波动；海外需求不及预期。"]
+REPORTS = {  # file name -> first page (the card's facts) and a second page
+    "20260331-国金证券-阳光电源（300274.SZ）：储能放量.pdf": [
+        "国金证券研究所", "阳光电源（300274.SZ）", "2026年3月31日", "投资评级：买入（维持）", "目标价：155.00元（原220.00元）",
+        *BODY],
+    "20260402-华泰证券-阳光电源（300274）：海外储能再超预期.pdf": [
+        "华泰证券研究所", "阳光电源（300274）", "2026年4月2日", "投资评级：增持（首次）", "目标价：170.00元", *BODY],
+    "20260320-中金公司-腾讯控股（0700.HK）：游戏与广告稳健.pdf": [
+        "中金公司研究部", "腾讯控股（0700.HK）", "2026年3月20日", "评级：跑赢行业（维持）", "目标价：666.00港元",
+        "游戏与广告收入稳健增长。"],
+    "20260331-国金证券-宏观周报：地缘风险.pdf": ["国金证券研究所", "2026年3月31日", "宏观周报", "地缘风险扰动市场。"],
+}
+TENCENT_EN = ("20260319-摩根士丹利-Tencent Holdings（0700.HK）：AI capex.pdf", [
+    "Morgan Stanley", "Tencent Holdings (0700.HK)", "March 19, 2026", "Stock Rating: Overweight",
+    "Price target HK$650.00 (from HK$750.00)", "Tencent's cloud revenue grew as AI demand rose."])
+
+
+def broker_reports(folder: Path) -> Path:
+    """Five generated broker reports in ``folder`` (two on 阳光电源, a Chinese and an English one on Tencent, a
+    macro note), named as the broker library names its files; ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, first in REPORTS.items():
+        make_pdf(folder / name, [first, ["盈利预测与估值"]])
+    make_pdf(folder / TENCENT_EN[0], [TENCENT_EN[1], ["Financial summary"]], font="Helvetica")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def broker_library(tmp_path_factory, embedder) -> Path:
+    """The five reports ingested into a real library; its folder."""
+    folder = tmp_path_factory.mktemp("companies")
+    library = Library(Settings.load(environ={}, library=folder / "library"), embedder=embedder)
+    assert ingest_paths(library, [broker_reports(folder / "reports")]).count("new") == 5
+    return folder / "library"
+
+
+def test_companies_json_lists_each_company_with_its_reports_latest_rating_and_target(broker_library, capsys):
+    assert main(["companies", "--json", "--library", str(broker_library)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["name"], r["tickers"]) for r in rows] == [("腾讯控股", ["0700.HK"]), ("阳光电源", ["300274.SZ"])]
+    tencent, sungrow = rows
+    assert set(tencent["names"]) == {"腾讯控股", "Tencent Holdings"}
+    fields = ("date", "broker", "rating", "target_price", "target_currency", "previous_target")
+    calls = [tuple(r[f] for f in fields) for r in tencent["reports"]]
+    assert calls == [("2026-03-19", "Morgan Stanley", "Overweight", 650.0, "HKD", 750.0),
+                     ("2026-03-20", "中金公司", "跑赢行业", 666.0, "HKD", None)]
+    assert tencent["latest_rating"] == {"rating": "跑赢行业", "rating_action": "维持", "broker": "中金公司",
+                                        "date": "2026-03-20", "doc_id": tencent["reports"][1]["doc_id"]}
+    assert [(r["broker"], r["rating"], r["rating_action"], r["target_price"], r["previous_target"], r["page"])
+            for r in sungrow["reports"]] == [("国金证券", "买入", "维持", 155.0, 220.0, 1),
+                                             ("华泰证券", "增持", "首次", 170.0, None, 1)]
+    assert sungrow["latest_target"]["target_price"] == 170.0 and sungrow["latest_target"]["broker"] == "华泰证券"
+    assert sungrow["brokers"] == ["国金证券", "华泰证券"]
+
+
+def test_companies_prints_a_table_per_company_and_finds_one_by_name_or_code(broker_library, capsys):
+    assert main(["companies", "--library", str(broker_library)]) == 0
+    out = capsys.readouterr().out
+    assert "阳光电源  300274.SZ · 2 reports · latest rating 增持（首次） (华泰证券, 2026-04-02) · latest target " \
+           "170.00 CNY (华泰证券, 2026-04-02)" in out
+    lines = [line for line in out.splitlines() if line.startswith("│")]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines]
+    assert [row[:4] for row in rows] == [
+        ["2026-03-19", "Morgan Stanley", "Overweight", "650.00 HKD (from 750.00)"],
+        ["2026-03-20", "中金公司", "跑赢行业（维持）", "666.00 HKD"],
+        ["2026-03-31", "国金证券", "买入（维持）", "155.00 CNY (from 220.00)"],
+        ["2026-04-02", "华泰证券", "增持（首次）", "170.00 CNY"],
+    ]  # the macro note covers no company
+    assert rows[0][4].endswith("AI capex") and [row[4] for row in rows[1:]] == ["游戏与广告稳健", "储能放量", "海外储能再超预期"]
+    for query in ("腾讯", "Tencent", "700"):
+        assert main(["companies", query, "--json", "--library", str(broker_library)]) == 0
+        assert [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()] == ["腾讯控股"]
+    assert main(["companies", "茅台", "--library", str(broker_library)]) == 1
+    assert capsys.readouterr().err == "reportqa companies: no report in the library covers '茅台'\n"

@@ -1,4 +1,5 @@
-"""The Streamlit pages of Report QA, one module each: chat, library, evaluation (``app.py`` runs them)."""
+"""The Streamlit pages of Report QA, one module each: chat, library, companies, evaluation (``app.py`` runs
+them)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ __all__ = ["pages"]
 
 
 def pages() -> dict[str, StreamlitPage]:
-    """The app's pages by name, at ``/chat`` (the default), ``/library`` and ``/evaluation``."""
-    from ui import chat, evaluation, library  # the pages link to each other through this function
+    """The app's pages by name: ``/chat`` (the default), ``/library``, ``/companies`` and ``/evaluation``."""
+    from ui import chat, companies, evaluation, library  # the pages link to each other through this function
 
     return {
         "chat": st.Page(chat.page, title="Chat", icon=":material/forum:", url_path="chat", default=True),
         "library": st.Page(library.page, title="Library", icon=":material/library_books:",
                            url_path="library"),
+        "companies": st.Page(companies.page, title="Companies", icon=":material/domain:",
+                             url_path="companies"),
         "evaluation": st.Page(evaluation.page, title="Evaluation", icon=":material/analytics:",
                               url_path="evaluation"),
     }
