@@ -55,12 +55,15 @@ class Coverage:
 
     @property
     def target(self) -> str:
-        """The target price with its currency ("155.00 CNY"), and "(from 220.00)" where a previous one is
-        stated."""
+        """The target price with its currency ("155.00 CNY"), then "(from 220.00)" or "(unchanged)" where the
+        report states the previous one."""
         if self.target_price is None:
             return ""
         now = f"{self.target_price:,.2f} {self.target_currency}".strip()
-        return f"{now} (from {self.previous_target:,.2f})" if self.previous_target is not None else now
+        if self.previous_target is None:
+            return now
+        return f"{now} (unchanged)" if self.previous_target == self.target_price else \
+            f"{now} (from {self.previous_target:,.2f})"
 
 
 @dataclass(frozen=True)

@@ -123,9 +123,9 @@ def _print_companies(found: Sequence[Any]) -> None:  # Sequence[rag.companies.Co
         table = Table()
         for column in ("date", "broker", "rating", "target price", "title"):
             table.add_column(column, no_wrap=column != "title")
-        for report in company.reports:
-            table.add_row(*(Text(cell) for cell in (report.date, report.broker, report.call, report.target,
-                                                     report.title)))
+        for report in company.reports:  # "—": the report does not state it
+            table.add_row(*(Text(cell or "—") for cell in (report.date, report.broker, report.call,
+                                                            report.target, report.title)))
         console.print(table)
         console.print()
 

@@ -290,11 +290,16 @@ def test_companies_page_lists_companies_and_charts_target_prices_by_broker(monke
     assert list(reports["title"]) == ["储能放量", "海外储能再超预期"]
     [chart] = at.get("vega_lite_chart")  # target prices over time, one line per broker
     spec = json.loads(chart.proto.spec)
-    assert spec["encoding"]["color"]["field"] == "broker" and spec["encoding"]["x"]["field"] == "date"
-    assert spec["encoding"]["y"]["title"] == "target price (CNY)"
+    revisions, targets = spec["layer"]  # the dashed revision from 220 to 155, then the lines of targets
+    for layer in spec["layer"]:
+        assert layer["encoding"]["color"]["field"] == "broker" and layer["encoding"]["x"]["field"] == "date"
+    assert (revisions["encoding"]["y"]["field"], revisions["encoding"]["y2"]["field"]) == ("previous target",
+                                                                                        "target price")
+    assert targets["encoding"]["y"]["title"] == "target price (CNY)"
     points = pyarrow.ipc.open_stream(chart.proto.datasets[0].data.data).read_pandas()
     assert list(zip(points["broker"], points["date"], points["target price"])) == [
         ("国金证券", "2026-03-31", 155.0), ("华泰证券", "2026-04-02", 170.0)]
+    assert points["previous target"][0] == 220.0 and points["previous target"].isna()[1]
 
 
 # --- evaluation page --------------------------------------------------------------------------------

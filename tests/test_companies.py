@@ -69,6 +69,8 @@ def test_latest_report_rating_and_target_come_from_the_newest_report_stating_the
     assert sungrow.latest_target.broker == "Citi" and sungrow.latest_target.previous_target == 220.0
     assert sungrow.latest_target.target == "155.00 CNY (from 220.00)"
     assert sungrow.reports[0].call == "买入（维持）" and sungrow.reports[0].target == ""
+    kept = coverage(_doc("dw", target_price="725.00", target_currency="HKD", previous_target="725"))
+    assert kept.target == "725.00 HKD (unchanged)"
     only_rated = companies([CARDS[0]])[0]
     assert only_rated.latest_rating.doc_id == "gj" and only_rated.latest_target is None
 
@@ -192,3 +194,8 @@ def test_companies_prints_a_table_per_company_and_finds_one_by_name_or_code(brok
         assert [json.loads(line)["name"] for line in capsys.readouterr().out.splitlines()] == ["腾讯控股"]
     assert main(["companies", "茅台", "--library", str(broker_library)]) == 1
     assert capsys.readouterr().err == "reportqa companies: no report in the library covers '茅台'\n"
+
+
+def test_companies_refuses_a_folder_without_a_library(tmp_path, capsys):
+    assert main(["companies", "--library", str(tmp_path / "none")]) == 2
+    assert "reportqa ingest PATH --library" in capsys.readouterr().err and not (tmp_path / "none").exists()

@@ -48,7 +48,9 @@ def show_company(company: Company) -> None:
     as_of = [f"rating: {rated.broker}, {rated.date}" if rated else "",
              f"target: {targeted.broker}, {targeted.date}" if targeted else ""]
     st.caption(markdown_text(" · ".join(a for a in as_of if a)))
-    st.dataframe(report_rows(company), hide_index=True, height="content")
+    price = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(report_rows(company), hide_index=True, height="content",
+                 column_config={"target price": price, "previous target": price})
     points = target_points(company)
     if not points:
         st.info(markdown_text(f"No report on {company.name} states a target price."))
@@ -57,9 +59,14 @@ def show_company(company: Company) -> None:
     for currency in sorted({p["currency"] for p in points}):
         st.altair_chart(target_chart([p for p in points if p["currency"] == currency], currency),
                         width="stretch")
-    unpriced = len(company.reports) - len(points)
-    if unpriced:
-        st.caption(f"{unpriced} of {len(company.reports)} reports state no target price (or no date).")
+    st.caption("A dot is a report's target price, a line joins one broker's reports; a dashed line runs from "
+               "the previous target the report states.")
+    unpriced = sum(r.target_price is None for r in company.reports)
+    undated = len(company.reports) - len(points) - unpriced
+    left_out = [f"{unpriced} state no target price" if unpriced else "",
+                f"{undated} with a target state no date" if undated else ""]
+    if unpriced or undated:
+        st.caption(f"Not charted, of {len(company.reports)} reports: " + "; ".join(t for t in left_out if t) + ".")
 
 
 def company_key(company: Company) -> str:
@@ -101,25 +108,26 @@ def target_points(company: Company) -> list[dict[str, Any]]:
     """The chart's points: each dated report that states a target price."""
     return [
         {"date": r.date, "broker": r.broker or "(unknown broker)", "target price": r.target_price,
-         "currency": r.target_currency or "?", "rating": r.call, "title": r.title}
+         "previous target": r.previous_target, "currency": r.target_currency or "?", "rating": r.call,
+         "title": r.title}
         for r in company.reports if r.target_price is not None and r.date
     ]
 
 
 def target_chart(points: Sequence[dict[str, Any]], currency: str) -> Any:
-    """Target prices over time in one currency, a coloured line with points per broker (an altair chart)."""
+    """Target prices over time in one currency (an altair chart): a coloured line with points per broker, and
+    a dashed rule down (or up) from the previous target where a report states the revision."""
     import altair as alt
     import pandas as pd
 
-    data = pd.DataFrame(list(points))
-    return (
-        alt.Chart(data)
-        .mark_line(point=alt.OverlayMarkDef(size=70))
-        .encode(
-            x=alt.X("date:T", title="report date", axis=alt.Axis(format="%Y-%m-%d")),
-            y=alt.Y("target price:Q", title=f"target price ({currency})", scale=alt.Scale(zero=False)),
-            color=alt.Color("broker:N", title="broker"),
-            tooltip=["date:T", "broker:N", "target price:Q", "rating:N", "title:N"],
-        )
-        .properties(height=360)
+    base = alt.Chart(pd.DataFrame(list(points))).encode(
+        x=alt.X("date:T", title="report date", axis=alt.Axis(format="%Y-%m-%d")),
+        color=alt.Color("broker:N", title="broker"),
     )
+    tooltip = ["date:T", "broker:N", "target price:Q", "previous target:Q", "rating:N", "title:N"]
+    targets = base.mark_line(point=alt.OverlayMarkDef(size=80)).encode(
+        y=alt.Y("target price:Q", title=f"target price ({currency})", scale=alt.Scale(zero=False)),
+        tooltip=tooltip)
+    revisions = base.transform_filter("isValid(datum['previous target'])").mark_rule(
+        strokeDash=[4, 3], strokeWidth=2).encode(y="previous target:Q", y2="target price:Q", tooltip=tooltip)
+    return alt.layer(revisions, targets).properties(height=360)
