@@ -4,9 +4,8 @@ pypdfium2 keeps a statement row on one text line with its label and all its peri
 (``Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)`` under ``(Millions) 2018 2017
 2016``; ``归母净利润（百万元） 11,036 13,461 15,009`` under ``2024A 2025A 2026E``), so rows are read from lines:
 the values are the line's trailing printed numbers, the label what stands before them. Measured against
-pdfplumber and camelot on 38 labelled tables (docs/tables.md): ours reads 46% of the labelled cells at ~137
-pages/s, camelot's stream mode 65% at 4 pages/s (too slow to run on every page at ingestion), pdfplumber
-16-26%. The misses are listed there by cause (side-by-side tables, wrapped header cells, repeated year groups).
+pdfplumber and camelot on 38 labelled tables (docs/tables.md): ours reads 93% of the labelled cells at ~100
+pages/s, camelot's stream mode 67% at 5 pages/s, pdfplumber 16-27% at 2 pages/s.
 A table without a period header (lists, org charts) is not a table here.
 
 Tables continued on the next page (rows before any header, the same number of values) carry the previous
@@ -29,7 +28,7 @@ _MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|A
 # Header tokens: whole dates first (they contain spaces), then whitespace-separated words.
 _HEADER_TOKEN = re.compile(
     rf"{_MONTH}\s+\d{{1,2}},?\s+(?:19|20)\d{{2}}|(?:19|20)\d{{2}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|\S+", re.I)
-_CHANGE_COLUMN = re.compile(r"增减|变动|变化|change|%|同比|比上年|yoy|variance", re.I)
+_CHANGE_COLUMN = re.compile(r"增减|变动|变化|change|%|同比|环比|比上年|yoy|qoq|variance|cons\.?$|consensus|diff", re.I)
 _CURRENCY_TOKEN = frozenset({"$", "US$", "HK$", "¥", "￥", "RMB", "€", "£"})
 _GROUPS = ((re.compile(r"three\s+months|quarter\s+ended|第[一二三四]季度|本季度", re.I), "3M"),
            (re.compile(r"six\s+months|半年", re.I), "6M"),
@@ -40,7 +39,18 @@ _GLUED = re.compile(r"(?<=[\u4e00-\u9fff）)])(?=[-(（]?\d{1,3}(?:,\d{3})+(?:\.
 _NOTE_REF = re.compile(r"\s*(?:[一二三四五六七八九十]{1,3}、\s?\d{1,3}(?:[（(]\d{1,2}[)）])?|\(?note\s+\d{1,2}\)?)$", re.I)
 _YEAR_GLUED = re.compile(r"(?<=\S)((?:19|20)\d{2}\s?年(?!\s?\d{1,2}\s?月))")  # "主要财务指标2019年2018年"
 _YEAR_BEFORE_WORD = re.compile(r"((?:19|20)\d{2}\s?年)(?=[\u4e00-\u9fff](?<![末初度第上下]))")
-_PROSE_END = ("。", ".", "；", ";", "：", ":")
+_MONTH_DAY = re.compile(rf"\b({_MONTH}\s+\d{{1,2}}),?(?!\d)", re.I)
+_YEAR_TOKEN = re.compile(r"(?<![\d,.])((?:19|20)\d{2})(?![\d,.%])")
+# A line that holds only header pieces: month-days, years, column-group words, "(Unaudited)" (checked word
+# by word: one pattern over the whole line backtracks without end on long lines of numbers).
+_FRAGMENT_WORD = re.compile(
+    rf"{_MONTH}|\d{{1,2}},?|(?:19|20)\d{{2}}|\(unaudited\)|three|six|nine|twelve|thirteen|fifty-two|months?|weeks?"
+    r"|ended|ending|at|as|of|fiscal|years?|quarters?|and|%|change|第[一二三四]季度|[（(]\d{1,2}-\d{1,2}月份?[)）]", re.I)
+_QUARTER_ZH = re.compile(r"第([一二三四])季度")
+_HEADER_MARK = "\x00"
+_YEAR_SPACED = re.compile(r"((?:19|20)\d{2})\s+(年度|年末|年初|年)")  # "2019 年度" as some reports set it
+_LABEL_BEFORE_YEAR = re.compile(r"(?<=[\u4e00-\u9fff）)\]])(?=(?:19|20)\d{2}(?:[AEFP]|年)?(?:\s|$))")  # "项目2024"
+_PROSE_END = ("。", ".", "；", ";")  # a line ending in a colon heads the rows under it
 MAX_LABEL = 120  # characters: a longer line is prose, which ends a table
 _HEADER_PART = 10  # characters: a longer line under a header is a row label, not a wrapped header cell
 MAX_GAP = 12  # label-only lines in a row a table tolerates (section labels, wrapped labels, 报表 rows left empty)
@@ -79,8 +89,93 @@ def extract_tables(pages: Sequence[str], doc_id: str = "", source: str = "") -> 
 def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
                 previous: Table | None = None) -> list[Table]:
     """The tables on one page's text; rows before any header continue ``previous`` (the last table of the
-    page before) when they print as many values as it has columns."""
-    lines = text.split("\n")
+    page before) when they print as many values as it has columns. Two tables printed side by side (a
+    broker's income statement beside its balance sheet) are read as two."""
+    sides = _side_by_side(text.split("\n"))
+    if sides is not None:
+        left, right = sides
+        return [*_tables(left, page, doc_id, source, previous), *_tables(right, page, doc_id, source, None)]
+    return _tables(text.split("\n"), page, doc_id, source, previous)
+
+
+def _side_by_side(lines: list[str]) -> tuple[list[str], list[str]] | None:
+    """The page's lines as a left and a right page where a header line holds two runs of the same periods
+    ("Income Statement FY24A … FY28E Cash Flow Statement FY24A … FY28E"; "2023 … 2028E 2023 … 2028E"): each
+    row under it is cut where its values end and a label starts again. A row with one part stays left;
+    the right page keeps the lines above the first such header (titles, units) and blanks for the rest."""
+    left, right = list(lines), [""] * len(lines)
+    width = 0
+    first = -1
+    for index, line in enumerate(lines):
+        twin = _twin_header(line.strip())
+        if twin is not None and not _rows_split(lines, index):
+            twin = None  # "2022 2021 2020 2022 2021 2020" over unlabelled rows: one table, two column groups
+        if twin is not None:
+            left[index], right[index] = twin
+            width = len(_header(twin[0]).columns) if _header(twin[0]) else 0  # type: ignore[union-attr]
+            first = index if first < 0 else first
+            continue
+        if width and _header(line.strip()) is not None:
+            width = 0  # a single table's header ends the side-by-side block
+        if width:
+            parts = _row_parts(line.strip())
+            if parts is not None:
+                left[index], right[index] = parts
+    if first < 0:
+        return None
+    for index in range(max(0, first - 3), first):
+        right[index] = lines[index]
+    return left, right
+
+
+def _rows_split(lines: list[str], index: int) -> bool:
+    """Whether the first row under the header at ``index`` holds two labelled parts."""
+    for line in lines[index + 1:index + 6]:
+        if any(is_value_token(t) for t in line.split()):
+            return _row_parts(line.strip()) is not None
+    return False
+
+
+def _twin_header(line: str) -> tuple[str, str] | None:
+    """A header line of two equal runs of periods, cut before the second run's label (or between the runs)."""
+    tokens = _spaced_periods(line).split()
+    kinds = [bool(parse_period(t)) for t in tokens]
+    runs: list[tuple[int, int]] = []
+    for i, is_period in enumerate(kinds):
+        if is_period and (not runs or runs[-1][1] != i):
+            runs.append((i, i + 1))
+        elif is_period:
+            runs[-1] = (runs[-1][0], i + 1)
+    if len(runs) == 1:  # "2023 … 2028E 2023 … 2028E": one run, the same periods twice
+        start, end = runs[0]
+        half = (end - start) // 2
+        if half >= 2 and (end - start) % 2 == 0 and tokens[start:start + half] == tokens[start + half:end]:
+            return " ".join(tokens[:start + half]), " ".join(tokens[start + half:])
+        return None
+    if len(runs) != 2 or runs[1][1] != len(tokens):
+        return None
+    (a0, a1), (b0, b1) = runs
+    if a1 - a0 < 2 or a1 - a0 != b1 - b0 or a1 == b0:
+        return None
+    return " ".join(tokens[:a1]), " ".join(tokens[a1:])
+
+
+def _row_parts(line: str) -> tuple[str, str] | None:
+    """A side-by-side row cut where its first values end and the right table's label begins."""
+    tokens = _GLUED.sub(" ", line).split()
+    seen_value = False
+    for i, token in enumerate(tokens):
+        if is_value_token(token) or token in _CURRENCY_TOKEN or token in ("%", "％"):
+            seen_value = seen_value or is_value_token(token)
+        elif seen_value:
+            rest = tokens[i:]
+            if any(is_value_token(t) for t in rest):
+                return " ".join(tokens[:i]), " ".join(rest)
+            return None
+    return None
+
+
+def _tables(lines: list[str], page: int, doc_id: str, source: str, previous: Table | None) -> list[Table]:
     found: list[_Open] = []
     current: _Open | None = None
     pending: list[str] = []  # label-only lines since the last row: a parent label or a wrapped label
@@ -89,13 +184,19 @@ def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
         carried = _Header(previous.columns, previous.periods, "")
         current = _Open(carried, page, 0, previous.title, previous.statement, previous.unit, previous.scale,
                         previous.currency, continued_from=previous.continued_from or previous.page)
-    for index, line in enumerate(lines):
-        stripped = line.strip()
+    index = -1
+    while index + 1 < len(lines):
+        index += 1
+        stripped = lines[index].strip()
         if not stripped:
             continue
-        header = _header(stripped)
-        if header is not None or _YEAR_GLUED.search(stripped):
-            header = _wrapped_header(lines, index, header)
+        header = _stacked_header(lines, index) if _is_fragment_line(stripped) else None
+        if header is None:
+            header = _header(stripped)
+            if header is not None or _YEAR_GLUED.search(stripped):
+                header = _wrapped_header(lines, index, header)
+        if header is not None:
+            index = _last_header_line(lines, index)
         if header is not None and (index + 1 < len(lines)):
             _close(current, found)
             context = "\n".join(lines[context_start:index + 1])
@@ -106,7 +207,8 @@ def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
             continue
         row = _row(stripped, len(current.header.columns))
         if row is None:
-            prose = len(stripped) > MAX_LABEL or (stripped.endswith(_PROSE_END) and len(stripped) > 40)
+            longest = MAX_LABEL * 2 if stripped.endswith((":", "：")) else MAX_LABEL  # a long section label
+            prose = len(stripped) > longest or (stripped.endswith(_PROSE_END) and len(stripped) > 40)
             if prose or len(pending) >= MAX_GAP:  # the table has ended; short lines may head the next one
                 _close(current, found)
                 context_start = index + 1 if prose else index - len(pending)
@@ -115,6 +217,7 @@ def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
                 pending.append(stripped)
             continue
         label, values, raw_line = row
+        label = _NOTE_REF.sub("", label).strip()  # "七、68": a note reference alone is no label
         if not label and pending:  # values on their own line: the label wrapped onto the line(s) above
             wrapped = _wrapped_label(pending)
             label, raw_line = "".join(wrapped) if _cjk(wrapped[0]) else " ".join(wrapped), \
@@ -136,6 +239,70 @@ def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
     return [Table(doc_id=doc_id, source=source, page=o.page, title=o.title, statement=o.statement, unit=o.unit,
                   scale=o.scale, columns=o.header.columns, periods=o.header.periods, rows=tuple(o.rows),
                   continued_from=o.continued_from, currency=o.currency) for o in found]
+
+
+def _stacked_header(lines: list[str], index: int) -> _Header | None:
+    """A header printed over several short lines from ``lines[index]`` on: month-day fragments, years and
+    column-group words ("January 28, January 29," / "2023 2022"; "Three Months Ended" / "June 30," / "2023
+    2022 2023 2022"; "December 31," / "2022" / "December 31," / "2021"), the last line possibly led by the
+    unit ("(Dollars in millions …) 2018 2017"). Each year takes its month-day where every column prints
+    one; the group words tell repeated periods apart. The lines used are blanked but for the last, which
+    is marked for :func:`_last_header_line`: rows follow it."""
+    block: list[int] = []
+    for ahead in range(index, min(index + 12, len(lines))):
+        part = lines[ahead].strip()
+        if not part:
+            continue
+        if _is_fragment_line(part):
+            block.append(ahead)
+            continue
+        if _header(part) is not None:  # "(Dollars in millions …) 2018 2017" closes the block
+            block.append(ahead)
+        break
+    text = " ".join(lines[i].strip() for i in block)
+    years = _YEAR_TOKEN.findall(_MONTH_DAY.sub(" ", text))
+    days = _MONTH_DAY.findall(text)
+    quarters = _QUARTER_ZH.findall(text)
+    if len(quarters) >= 2 and not years:  # "第一季度（1-3月份）…" under "2019年分季度主要财务数据"
+        year = next((m.group(1) for ln in reversed(lines[max(0, index - 4):index])
+                     if (m := re.search(r"((?:19|20)\d{2})\s*年", ln))), "")
+        if not year or len(block) < 2:
+            return None
+        columns = tuple(f"第{q}季度" for q in quarters)
+        periods = tuple(f"{year}Q{'一二三四'.index(q) + 1}" for q in quarters)
+        for i in block[:-1]:
+            lines[i] = ""
+        lines[block[-1]] = _HEADER_MARK + lines[block[-1]]
+        return _Header(columns, periods, "")
+    if len(years) < 2 or len(block) < 2:
+        return None
+    last = _header(lines[block[-1]].strip())
+    if days and len(days) >= len(years):  # one month-day per column ("At December 31" above them is a caption)
+        columns = tuple(f"{d.rstrip(',')}, {y}" for d, y in zip(days[-len(years):], years, strict=True))
+    else:
+        columns = tuple(years)
+    periods = tuple(parse_period(c) for c in columns)
+    if not all(periods):
+        return None
+    header = _grouped(_Header(columns, periods, last.prefix if last else ""), [text])
+    for i in block[:-1]:
+        lines[i] = ""
+    lines[block[-1]] = _HEADER_MARK + lines[block[-1]]
+    return header
+
+
+def _is_fragment_line(line: str) -> bool:
+    words = line.split()
+    return 0 < len(words) <= 16 and all(_FRAGMENT_WORD.fullmatch(w) for w in words)
+
+
+def _last_header_line(lines: list[str], index: int) -> int:
+    """The header's last line (a stacked header marks it), from which rows follow."""
+    for ahead in range(index, min(index + 12, len(lines))):
+        if lines[ahead].startswith(_HEADER_MARK):
+            lines[ahead] = lines[ahead][len(_HEADER_MARK):]
+            return ahead
+    return index
 
 
 def _wrapped_header(lines: list[str], index: int, header: _Header | None) -> _Header | None:
@@ -161,13 +328,12 @@ def _wrapped_header(lines: list[str], index: int, header: _Header | None) -> _He
 
 def _header(line: str) -> _Header | None:
     """A line ending in two or more period headers (and change columns): ``(Millions) 2018 2017 2016``."""
-    line = _YEAR_GLUED.sub(r" \1", line)
-    line = _YEAR_BEFORE_WORD.sub(r"\1 ", line)
+    line = _spaced_periods(line)
     tokens = [(m.group(0), m.start()) for m in _HEADER_TOKEN.finditer(line)]
     columns: list[str] = []
     start = len(line)
     for token, at in reversed(tokens):
-        if parse_period(token) or (_CHANGE_COLUMN.search(token) and len(token) <= 16 and columns):
+        if parse_period(token) or (_CHANGE_COLUMN.search(token) and len(token) <= 16):
             columns.insert(0, token)
             start = at
         else:
@@ -175,15 +341,36 @@ def _header(line: str) -> _Header | None:
     periods = [parse_period(c) for c in columns]
     if sum(1 for p in periods if p) < 2:
         return None
+    dated = [i for i, c in enumerate(columns) if _MONTH_DAY.search(c)]
+    if len(dated) == 1 and len(columns) > 1:  # "At December 31, 2022 2021": the date heads all its years
+        periods[dated[0]] = periods[dated[0]][:4]
+        columns[dated[0]] = periods[dated[0]]
     if any(p and re.fullmatch(r"\d{4}", p) for p in periods) and not _years_descend_or_ascend(periods):
         return None  # "1,2019 2020 150" is a row of numbers, not a header
     return _Header(tuple(columns), tuple(periods), line[:start].strip())
 
 
+def _spaced_periods(line: str) -> str:
+    """A header line with its periods set apart: "主要财务指标2019年2018年" -> "主要财务指标 2019年 2018年",
+    "现金流量表（百万元）2025A" -> "现金流量表（百万元） 2025A", "2019 年度" -> "2019年度"."""
+    line = _YEAR_SPACED.sub(r"\1\2", line)
+    line = _YEAR_GLUED.sub(r" \1", line)
+    line = _YEAR_BEFORE_WORD.sub(r"\1 ", line)
+    return _LABEL_BEFORE_YEAR.sub(" ", line)
+
+
 def _years_descend_or_ascend(periods: list[str]) -> bool:
+    """Years in one direction, or one such run repeated under column groups ("2022 2021 2020 2022 2021 2020")."""
     years = [int(p[:4]) for p in periods if re.match(r"\d{4}", p)]
-    steps = {(b > a) - (b < a) for a, b in zip(years, years[1:], strict=False)}
-    return len(steps - {0}) <= 1 and all(1990 <= y <= 2100 for y in years)
+    if not all(1990 <= y <= 2100 for y in years):
+        return False
+    for width in range(len(years), 1, -1):
+        if len(years) % width == 0 and all(years[i:i + width] == years[:width] for i in range(0, len(years), width)):
+            run = years[:width]
+            steps = {(b > a) - (b < a) for a, b in zip(run, run[1:], strict=False)}
+            if len(steps - {0}) <= 1:
+                return True
+    return False
 
 
 def _open(header: _Header, page: int, index: int, lines: list[str], context: str) -> _Open:
@@ -254,6 +441,10 @@ def _row(line: str, width: int) -> tuple[str, list[str], str] | None:
             cut = i
         else:
             break
+    if len(values) > width:  # "Net sales $ 3,226,773 100.0% $ 2,729,388 100.0%": each amount with its share
+        amounts = [v for v in values if not v.endswith("%")]
+        if len(amounts) == width and len(values) == 2 * width:
+            values = amounts
     if len(values) < width:
         return None
     extra = values[: len(values) - width]

@@ -35,6 +35,8 @@ _MONTH = r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug
 PERIOD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:FY|CY)\s?'?((?:19|20)?\d{2})([AEFP])?$", re.I), "fy"),
     (re.compile(r"^((?:19|20)\d{2})\s*([AEFP]|年度?(?:预测|实际)?)?$", re.I), "year"),
+    (re.compile(r"^((?:19|20)\d{2})\s*年\s*(末|底)$"), "year_end"),
+    (re.compile(r"^(\d{2})([AEFP])$", re.I), "short_year"),
     (re.compile(r"^((?:19|20)\d{2})[/-]?(?:Q|年第?)([1-4])(?:季度?)?([AEFP])?$", re.I), "quarter"),
     (re.compile(r"^([1-4])Q((?:19|20)?\d{2})([AEFP])?$", re.I), "quarter_rev"),
     (re.compile(r"^((?:19|20)\d{2})\s*年?\s*(H1|H2|1H|2H|上半年|下半年|半年度)([AEFP])?$", re.I), "half"),
@@ -159,6 +161,10 @@ def parse_period(header: str) -> str:
         if kind == "year":
             suffix = (match[2] or "").upper()
             return match[1] + (suffix if suffix in ("A", "E", "F", "P") else "")
+        if kind == "year_end":
+            return f"{match[1]}-12-31"
+        if kind == "short_year":
+            return f"20{match[1]}{match[2].upper()}"
         if kind == "quarter":
             return f"{match[1]}Q{match[2]}{(match[3] or '').upper()}"
         if kind == "quarter_rev":

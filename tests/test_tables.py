@@ -138,3 +138,55 @@ def test_real_annual_report_balance_sheet_is_read():
     balance = [t for t in tables if t.page == 59]
     cash = next(r for t in balance for r in t.rows if r.label == "货币资金")
     assert (cash.parent, cash.cell("2019-12-31").value) == ("流动资产", 905402299.44)
+
+
+SIDE_BY_SIDE = """Tencent (0700): Summary of Financials
+Income Statement FY24A FY25A FY26E Cash Flow Statement FY24A FY25A FY26E
+Revenue 660,257 751,766 854,708 Cash flow from operating activities 258,521 303,052 291,068
+COGS (311,011) (329,173) (372,644) o/w Capital expenditure (89,321) (105,592) (121,267)
+Adj. EPS 23.63 28.08 30.54"""
+
+
+def test_two_tables_side_by_side_are_read_as_two():
+    left, right = page_tables(SIDE_BY_SIDE, 7)
+    assert (left.title, right.title) == ("Income Statement", "Cash Flow Statement")
+    assert [r.label for r in left.rows] == ["Revenue", "COGS", "Adj. EPS"]
+    capex = right.rows[1]
+    assert capex.label == "o/w Capital expenditure" and capex.cell("2025A").value == -105592.0
+    assert capex.line == "o/w Capital expenditure (89,321) (105,592) (121,267)"  # a part of the printed line
+
+
+def test_a_repeated_run_of_years_over_unlabelled_rows_is_one_table_with_two_groups():
+    text = "Net Revenue Operating Profit\n2022 2021 2022 2021\nFLNA $ 23,291 $ 19,608 $ 6,135 $ 5,633"
+    (table,) = page_tables(text, 70)
+    assert table.periods == ("2022", "2021", "2022", "2021")
+    assert table.rows[0].cells[2].value == 6135.0
+
+
+STACKED = """CONSOLIDATED STATEMENTS OF OPERATIONS
+(In thousands, except per share data) (Unaudited)
+Three Months Ended Twelve Months Ended December 31,
+2022
+December 31,
+2021
+December 31,
+2022
+December 31,
+2021
+Revenues
+Casino $ 1,548,762 $ 1,527,818 $ 5,734,173 $ 5,362,912"""
+
+
+def test_a_header_stacked_over_lines_takes_each_columns_date_and_group():
+    (table,) = page_tables(STACKED, 11)
+    assert table.periods == ("2022-12-31/3M", "2021-12-31/3M", "2022-12-31/12M", "2021-12-31/12M")
+    assert (table.unit, table.rows[0].cells[2].value) == ("thousand", 5734173.0)
+
+
+def test_a_long_line_of_numbers_is_read_quickly():
+    import time
+
+    line = " ".join(["12"] * 400)
+    start = time.perf_counter()
+    page_tables(f"2019 2018\n{line}\n{line}", 1)
+    assert time.perf_counter() - start < 1.0  # no backtracking blow-up in the header patterns
