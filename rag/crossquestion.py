@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from rag.companies import Company, find_company
 from rag.terms import FinanceTerm, analyze
 
-__all__ = ["RATING_GROUPS", "CrossQuestion", "broker_named", "cross_question", "rating_matches"]
+__all__ = ["BROKER_NICKNAMES", "RATING_GROUPS", "CrossQuestion", "broker_named", "broker_names", "cross_question",
+           "rating_matches"]
 
 # Ratings that say the same in the two languages; a question's rating word finds each of its group's words.
 RATING_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -34,14 +35,16 @@ RATING_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 # Nicknames of firms that publish on Chinese and Hong Kong companies, by the name cards give them.
 BROKER_NICKNAMES: dict[str, tuple[str, ...]] = {
-    "J.P. Morgan": ("JPMorgan", "JP Morgan", "JPM", "摩根大通", "小摩"),
+    "J.P. Morgan": ("JPMorgan", "JP Morgan", "J.P.Morgan", "JPM", "摩根大通", "小摩"),
     "Morgan Stanley": ("摩根士丹利", "大摩"),
     "BofA Securities": ("BofA", "Bank of America", "Merrill Lynch", "美银", "美国银行"),
     "Citi": ("Citigroup", "Citi Research", "花旗"),
     "Goldman Sachs": ("Goldman", "高盛"), "UBS": ("瑞银",), "Nomura": ("野村",), "Daiwa": ("大和",),
     "Macquarie": ("麦格理",), "CLSA": ("里昂",), "Deutsche Bank": ("德意志银行", "德银"), "HSBC": ("汇丰",),
-    "Jefferies": ("杰富瑞",), "中金公司": ("CICC",), "招银国际": ("CMBI", "CMB International"),
-    "招商证券国际": ("CMS International",), "交银国际": ("BOCOM International",),
+    "Jefferies": ("杰富瑞",), "中金公司": ("中金", "CICC", "中国国际金融"),
+    "招银国际": ("招銀國際", "CMB International", "CMBI"),
+    "招商证券国际": ("招商證券國際", "China Merchants Securities", "CMS International"),
+    "交银国际": ("交銀國際", "BOCOM International"), "浦银国际": ("浦銀國際", "SPDB International"),
 }
 _FIRM_SUFFIX = re.compile(r"(?:证券|国际|公司|集团|securities|research|capital markets)$", re.I)
 _RATING_FIELD = re.compile(r"\b(?:rat(?:e|es|ed|ing|ings)|recommendations?|calls?)\b|评级|推荐", re.I)
@@ -55,7 +58,7 @@ _ACROSS = re.compile(r"\b(?:which|who|each|every|all|brokers?|houses|analysts|co
                      r"|哪些|哪几|哪家|各家|各券商|分别|所有|几家|多少家|券商|机构|对比|比较|一致|分歧|区间|最新", re.I)
 _LATEST = re.compile(r"\blatest\b|\bmost\s+recent\b|\bnewest\b|最新|最近", re.I)
 _REVISION = re.compile(r"\b(?:changes?|changed|revis\w*|upgrad\w*|downgrad\w*|rais\w*|cut|cuts|lower\w*|"
-                       r"increas\w*|reduc\w*)\b|调整|变化|变动|上调|下调|调高|调低|提高|降低", re.I)
+                       r"increas\w*|reduc\w*)\b|(?<!经)调整|变化|变动|上调|下调|调高|调低|提高|降低", re.I)
 _UP = re.compile(r"\b(?:upgrad\w*|rais\w*|increas\w*|lift\w*)\b|上调|调高|提高", re.I)
 _DOWN = re.compile(r"\b(?:downgrad\w*|cut|cuts|lower\w*|reduc\w*)\b|下调|调低|降低", re.I)
 _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
@@ -126,16 +129,16 @@ def cross_question(question: str, found: Sequence[Company], publishers: Iterable
 
 
 def broker_named(text: str, publishers: Iterable[str]) -> bool:
-    """Whether ``text`` names one of the ``publishers`` (or its short form: 国金 for 国金证券) or a nickname."""
-    names: set[str] = set()
-    for firm in {p.strip() for p in publishers if p and p.strip()}:
-        names.add(firm)
-        short = _FIRM_SUFFIX.sub("", firm).strip()
-        if len(short) >= 2:
-            names.add(short)
-    for firm, nicknames in BROKER_NICKNAMES.items():
-        names.update((firm, *nicknames))
-    return any(_mentions(text, name) for name in names)
+    """Whether ``text`` names one of the ``publishers`` (or its short form: 国金 for 国金证券) or a firm of
+    :data:`BROKER_NICKNAMES` by one of its names."""
+    firms = {p.strip() for p in publishers if p and p.strip()} | set(BROKER_NICKNAMES)
+    return any(_mentions(text, name) for firm in firms for name in broker_names(firm))
+
+
+def broker_names(firm: str) -> tuple[str, ...]:
+    """The ways reports and questions write ``firm``: its name, its short form (2+ characters) and nicknames."""
+    short = _FIRM_SUFFIX.sub("", firm).strip()
+    return tuple(dict.fromkeys((firm, *([short] if len(short) >= 2 else []), *BROKER_NICKNAMES.get(firm, ()))))
 
 
 def rating_matches(rating: str, asked: Sequence[str]) -> bool:

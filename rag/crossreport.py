@@ -17,20 +17,21 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from rag.companies import Coverage, companies, price
-from rag.crossquestion import CrossQuestion, cross_question, rating_matches
-from rag.crosssummary import COLUMNS, ReportRow, money, sentence
-from rag.figures import find_cell
+from rag.companies import Coverage, companies
+from rag.crossquestion import CrossQuestion, broker_names, cross_question, rating_matches
+from rag.crosssummary import COLUMNS, ReportRow, display_name, money, sentence
+from rag.figures import Found, find_cell
 from rag.library import Library
 from rag.retrieve import Filters
-from rag.tables import Table, row_scale
-from rag.terms import analyze
+from rag.tables import Row, Table, is_ratio_label, row_scale
+from rag.terms import analyze, vocabulary
 from rag.types import Answer, AnswerTable, Chunk, Citation, Document, Flag, Hit, TableCell, TableRow
 
-__all__ = ["DASH", "cross_report", "table_answer"]
+__all__ = ["DASH", "cross_report", "forecast_cell", "table_answer", "target_move"]
 
 DASH = "—"
-ChunksOn = Callable[[str, int], Sequence[Chunk]]  # (doc_id, page) -> the chunks covering that page
+# the chunks covering each (doc_id, page) asked for, read at once
+ChunksOn = Callable[[Sequence[tuple[str, int]]], dict[tuple[str, int], list[Chunk]]]
 _ACTIONS_EN = {"维持": "maintained", "首次": "initiated", "上调": "upgraded", "下调": "downgraded"}
 _HEADERS = {"broker": ("券商", "Broker"), "date": ("日期", "Date"), "rating": ("评级", "Rating"),
             "target_price": ("目标价", "Target price")}
@@ -49,9 +50,15 @@ def table_answer(library: Library, question: str, filters: Filters | None = None
     if asked is None:
         return None
 
-    def chunks_on(doc_id: str, page: int) -> list[Chunk]:
-        where = {"$and": [{"doc_id": doc_id}, {"page": {"$lte": page}}, {"page_end": {"$gte": page}}]}
-        return sorted(store.iter_chunks(where), key=lambda c: c.ordinal)
+    def chunks_on(pages: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[Chunk]]:
+        """The chunks covering each (doc_id, page), one query per page number (``$in`` over documents)."""
+        found: dict[tuple[str, int], list[Chunk]] = {page: [] for page in pages}
+        for number in sorted({p for _, p in pages}):
+            ids = sorted({d for d, p in pages if p == number})
+            where = {"$and": [{"doc_id": {"$in": ids}}, {"page": {"$lte": number}}, {"page_end": {"$gte": number}}]}
+            for chunk in store.iter_chunks(where):
+                found[(chunk.doc_id, number)].append(chunk)
+        return {page: sorted(chunks, key=lambda c: c.ordinal) for page, chunks in found.items()}
 
     found = cross_report(asked, {d.doc_id: d for d in docs}, store.tables, chunks_on, filters)
     if found is None:
@@ -68,8 +75,14 @@ def cross_report(asked: CrossQuestion, docs: dict[str, Document], tables_of: Cal
     covering = _reports(asked, filters)
     if covering is None:
         return None
-    cells = _Cells(asked, docs, tables_of, chunks_on)
-    rows = [cells.row(r) for r in covering if _passes(asked, r)]
+    pages = chunks_on([(r.doc_id, r.page) for r in covering])
+    moves = {r.doc_id: target_move(r, pages.get((r.doc_id, r.page), [])) for r in covering}
+    reports = [r for r in covering if _passes(asked, r, moves[r.doc_id])]
+    forecasts = {r.doc_id: forecast_cell(asked, tables_of(r.doc_id)) for r in reports} \
+        if "forecast" in asked.fields else {}
+    pages |= chunks_on([(doc_id, f.table.page) for doc_id, f in forecasts.items() if f is not None])
+    cells = _Cells(asked, docs, pages)
+    rows = [cells.row(r, forecasts.get(r.doc_id), moves[r.doc_id]) for r in reports]
     missing = _unstated(asked, rows)
     if missing:
         return _refusal(asked, missing, len(covering))
@@ -81,14 +94,46 @@ def cross_report(asked: CrossQuestion, docs: dict[str, Document], tables_of: Cal
                   kind="table", table=table)
 
 
+def forecast_cell(asked: CrossQuestion, tables: Sequence[Table]) -> Found | None:
+    """The asked metric's cell in the asked year's full-year column (2026E, not 1Q26E) of a report's tables;
+    rows of ratios and multiples (EV/Sales, 同比%) are not the metric unless it is one."""
+    year = asked.year
+    term = next((t for t in vocabulary() if t.name == asked.metric), None)
+    if not year or term is None:
+        return None
+    ratio = bool(term.display) or term.statement == "forecast"  # pe is a multiple
+    kept = []
+    for table in tables:
+        if not any(p.startswith(year) for p in table.periods):
+            continue
+        rows = tuple(_full_year(row, year) for row in table.rows if ratio or not _multiple(row))
+        kept.append(replace(table, rows=rows))
+    found = find_cell(asked.metric, kept, year, {}, kept[0].doc_id, analyze(asked.metric_label)) if kept else None
+    return found if found is not None and found.cell.value is not None else None
+
+
+def _multiple(row: Row) -> bool:
+    return row.unit in ("x", "X", "倍", "%") or "/" in row.label or is_ratio_label(row.label)
+
+
+def _full_year(row: Row, year: str) -> Row:
+    """``row`` without its quarter and half-year cells of ``year`` where it has the full year's."""
+    full = [c for c in row.cells if re.fullmatch(rf"{year}[AEFP]?", c.period)]
+    if not full:
+        return row
+    return replace(row, cells=tuple(c for c in row.cells if not c.period.startswith(year) or c in full))
+
+
 # --- Which reports -------------------------------------------------------------------------------------------
 
 
 def _reports(asked: CrossQuestion, filters: Filters | None) -> list[Coverage] | None:
-    """The company's reports within the filters (each broker's newest for "latest"); ``None`` where one report
-    is left and the question does not say it asks across reports (it is that report's question)."""
-    kept = [r for r in asked.company.reports if _in_filters(r, filters)]
-    if not kept or (len(kept) == 1 and not asked.across):
+    """The company's reports within the filters (each broker's newest for "latest"), dated ones first; ``None``
+    where one report is left, the question does not say it asks across reports and it asks a forecast or is
+    scoped to that report: then it is that report's question (a figure answer cites the cell)."""
+    kept = sorted((r for r in asked.company.reports if _in_filters(r, filters)), key=lambda r: not r.date)
+    scoped = filters is not None and bool(filters.doc_ids)
+    if not kept or (len(kept) == 1 and not asked.across and (scoped or "forecast" in asked.fields)):
         return None
     if asked.latest:
         newest = {r.broker or r.doc_id: r for r in kept}
@@ -107,7 +152,7 @@ def _in_filters(report: Coverage, filters: Filters | None) -> bool:
     return not (filters.date_to and report.date and report.date > filters.date_to)
 
 
-def _passes(asked: CrossQuestion, report: Coverage) -> bool:
+def _passes(asked: CrossQuestion, report: Coverage, move: str) -> bool:
     """Whether a report meets the question's filters: the rating asked, the bound on the target, a revision."""
     if asked.ratings and not rating_matches(report.rating, asked.ratings):
         return False
@@ -115,17 +160,35 @@ def _passes(asked: CrossQuestion, report: Coverage) -> bool:
         op, limit = asked.bound
         if report.target_price is None or not _COMPARE[op](report.target_price, limit):
             return False
-    return not asked.revision or _revised(report, asked.revision)
+    if asked.revision == "down":
+        return move == "down" or report.rating_action == "下调"
+    if asked.revision == "up":
+        return move == "up" or report.rating_action == "上调"
+    return not asked.revision or bool(move) or report.rating_action in ("上调", "下调", "首次")
 
 
-def _revised(report: Coverage, direction: str) -> bool:
-    target, previous = report.target_price, report.previous_target
-    moved = 0.0 if target is None or previous is None else target - previous
-    if direction == "down":
-        return moved < 0 or report.rating_action == "下调"
-    if direction == "up":
-        return moved > 0 or report.rating_action == "上调"
-    return moved != 0 or report.rating_action in ("上调", "下调", "首次")
+_TARGET_WORD = r"(?:目标价格?|(?i:TP|PT|PO|target\s+price|price\s+target|price\s+objective|target))"
+_TARGET_DOWN = re.compile(rf"(?:下调|调低|降低)[^。；;\n]{{0,8}}?{_TARGET_WORD}|{_TARGET_WORD}[^。；;\n]{{0,4}}?(?:下调|调低|下修)"
+                          rf"|(?i:\b(?:cut|cuts|lower(?:s|ed)?|reduc(?:e|es|ed)|trim(?:s|med)?)\s+(?:\w+\s+){{0,3}}?)"
+                          rf"{_TARGET_WORD}|{_TARGET_WORD}\s+(?i:(?:is\s+)?(?:lowered|cut|reduced|revised\s+down))")
+_TARGET_UP = re.compile(rf"(?:上调|调高|提高)[^。；;\n]{{0,8}}?{_TARGET_WORD}|{_TARGET_WORD}[^。；;\n]{{0,4}}?(?:上调|调高|上修)"
+                        rf"|(?i:\b(?:raise[sd]?|lift(?:s|ed)?|increas(?:e|es|ed))\s+(?:\w+\s+){{0,3}}?){_TARGET_WORD}"
+                        rf"|{_TARGET_WORD}\s+(?i:(?:is\s+)?(?:raised|lifted|increased|revised\s+up))")
+
+
+def target_move(report: Coverage, first: Sequence[Chunk]) -> str:
+    """"up" or "down" where the report moved its target price: from the previous target the card gives, else
+    as its first page says it ("下调目标价 5%至", "we cut our TP"); "" where it states no move."""
+    if report.target_price is not None and report.previous_target is not None:
+        moved = report.target_price - report.previous_target
+        return "up" if moved > 0 else "down" if moved < 0 else ""
+    if report.target_price is None:
+        return ""
+    text = "\n".join(c.text for c in first)
+    down, up = _TARGET_DOWN.search(text), _TARGET_UP.search(text)
+    if down and not up:
+        return "down"
+    return "up" if up and not down else ""
 
 
 def _unstated(asked: CrossQuestion, rows: Sequence[ReportRow]) -> str:
@@ -145,9 +208,13 @@ def _refusal(asked: CrossQuestion, field: str, count: int) -> Answer:
     zh = asked.lang == "zh"
     what = {"forecast": f"{asked.year}年{asked.metric_label}预测" if zh else f"{asked.year} {asked.metric_label} forecast",
             "target_price": "目标价" if zh else "target price", "rating": "评级" if zh else "rating"}[field]
-    name = asked.company.name
-    text = (f"库中覆盖{name}的{count}份报告都没有给出{what}。" if zh
-            else f"None of the {count} reports on {name} in the library states a {what}.")
+    name = display_name(asked)
+    if count == 1:
+        text = f"库中覆盖{name}的唯一一份报告没有给出{what}。" if zh else \
+            f"The one report on {name} in the library states no {what}."
+    else:
+        text = f"库中覆盖{name}的{count}份报告都没有给出{what}。" if zh else \
+            f"None of the {count} reports on {name} in the library states a {what}."
     return Answer(asked.text, text, False, reason=text, kind="refusal")
 
 
@@ -158,8 +225,8 @@ class _Cells:
     """Reads each report's cells and numbers each quoted line once, [1], [2], … in reading order."""
 
     def __init__(self, asked: CrossQuestion, docs: dict[str, Document],
-                 tables_of: Callable[[str], Sequence[Table]], chunks_on: ChunksOn) -> None:
-        self.asked, self.docs, self.tables_of, self.chunks_on = asked, docs, tables_of, chunks_on
+                 pages: dict[tuple[str, int], list[Chunk]]) -> None:
+        self.asked, self.docs, self.pages = asked, docs, pages
         self.zh = asked.lang == "zh"
         self.quoted: dict[tuple[str, int, int], tuple[int, Located]] = {}
         self.units: Counter[str] = Counter()
@@ -173,21 +240,26 @@ class _Cells:
                          else f"{self.asked.year}E {label}" + (f" ({unit})" if unit else ""))
         return tuple(names)
 
-    def row(self, report: Coverage) -> ReportRow:
-        meta = self.docs[report.doc_id].meta if report.doc_id in self.docs else {}
-        first = self.chunks_on(report.doc_id, report.page)
-        target, previous = meta.get("target_price", ""), meta.get("previous_target", "")
-        cells = [self.cell(report.broker, _line(first, _words(report.broker), _NONE)),
+    def row(self, report: Coverage, forecast: Found | None, move: str) -> ReportRow:
+        first = self.pages.get((report.doc_id, report.page), [])
+        target, previous = _price(report.target_price), _price(report.previous_target)
+        names = [p for name in broker_names(report.broker) for p in _words(name)]
+        cells = [self.cell(report.broker, _line(first, names, _HOUSE)),
                  self.cell(report.date, _line(first, _date_patterns(report.date), _NONE)),
-                 self.cell(self.rating(report), _line(first, _rating_patterns(report.rating), _RATING_LABEL)),
-                 self.cell(self.target(report, target, previous), _line(first, _price_patterns(target), _TARGET_LABEL))]
-        forecast: tuple[str, float | None, str, Located | None] = ("", None, "", None)
+                 self.cell(self.rating(report), _rating_line(first, report.rating)),
+                 self.cell(self.target(report, target, previous),
+                           _line(first, _price_patterns(report.target_price), _TARGET_LABEL))]
+        printed, value, unit = "", None, ""
         if "forecast" in self.asked.fields:
-            forecast = self.forecast(report.doc_id)
-            shown = f"{forecast[0]} {forecast[2]}".strip() if forecast[0] else ""
-            cells.append(self.cell(shown, forecast[3]))
+            located = None
+            if forecast is not None:
+                printed, value, unit = forecast.cell.text, forecast.cell.value, _unit(forecast)
+                self.units[unit] += 1
+                chunks = self.pages.get((report.doc_id, forecast.table.page), [])
+                located = _line(chunks, [_spaced(forecast.row.line)], _NONE)
+            cells.append(self.cell(f"{printed} {unit}".strip() if printed else "", located))
         return ReportRow(TableRow(tuple(cells), report.doc_id, report.source, report.date), report, target,
-                         previous, forecast[0], forecast[1], forecast[2])
+                         previous, printed, value, unit, move)
 
     def cell(self, value: str, located: Located | None) -> TableCell:
         if not value:
@@ -213,21 +285,6 @@ class _Cells:
             return shown
         before = money(previous, report.target_currency, self.zh)
         return f"{shown}（原{before}）" if self.zh else f"{shown} (from {before})"
-
-    def forecast(self, doc_id: str) -> tuple[str, float | None, str, Located | None]:
-        """(printed value, value, unit, its row's line) of the asked metric in the asked year's column."""
-        year = self.asked.year
-        tables = [t for t in self.tables_of(doc_id) if any(p.startswith(year) for p in t.periods)]
-        found = find_cell(self.asked.metric, tables, year, {}, doc_id, analyze(self.asked.metric_label)) \
-            if tables and year else None
-        if found is None or found.cell.value is None:
-            return "", None, "", None
-        word, _ = row_scale(found.row, found.table)
-        bracket = _UNIT.search(found.row.label)
-        unit = found.row.unit or (bracket.group(1).strip() if bracket else word)
-        self.units[unit] += 1
-        located = _line(self.chunks_on(doc_id, found.table.page), [_spaced(found.row.line)], _NONE)
-        return found.cell.text, found.cell.value, unit, located
 
     def citations(self) -> tuple[Citation, ...]:
         chunks = list(dict.fromkeys(located.chunk.chunk_id for _, located in self.quoted.values()))
@@ -258,18 +315,23 @@ class Located:
 
 _TARGET_LABEL = re.compile(r"(?i:target|price\s+objective|\bPO\b|\bTP\b|\bPT\b)|目标价")
 _NONE = re.compile(r"(?!)")  # no label to prefer
+_HOUSE = re.compile(r"(?i:research|securities|limited|ltd\b|co\.)|研究所|研究部|研究院|证券|國際|国际")
 _RATING_LABEL = re.compile(r"(?i:rating|maintain|reiterate|reaffirm|initiat|upgrade|downgrade)|评级|维持|首次|上调|下调")
 
 
 def _line(chunks: Sequence[Chunk], patterns: Iterable[re.Pattern[str]],
           label: re.Pattern[str]) -> Located | None:
-    """The best line of ``chunks`` printing one of ``patterns`` (a line with ``label`` first, then the shorter), cut to the clause around what it prints; ``None`` when no line prints it."""
+    """The best line of ``chunks`` printing one of ``patterns`` (a line with ``label`` first, then the shorter),
+    cut to the clause around what it prints; ``None`` when no line prints it."""
     patterns = list(patterns)
+    if not patterns:
+        return None
+    printed = re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I)
     best: tuple[tuple[int, int], Located] | None = None
     for chunk in chunks:
         offset = 0
         for line in chunk.text.split("\n"):
-            match = next((m for m in (p.search(line) for p in patterns) if m), None) if line.strip() else None
+            match = printed.search(line)
             if match:
                 key = (0 if label.search(line) else 1, len(line))
                 start, end = _clause(line, match.start(), match.end(), label)
@@ -306,6 +368,18 @@ def _clause(line: str, start: int, end: int, label: re.Pattern[str]) -> tuple[in
     return before + len(text) - len(text.lstrip()), before + len(text.rstrip())
 
 
+def _unit(found: Found) -> str:
+    """The unit a forecast cell is printed in: its row's ("百万元"), a bracket of its label ("RMB mn"), else
+    the table's scale word ("million")."""
+    word, _ = row_scale(found.row, found.table)
+    bracket = _UNIT.search(found.row.label)
+    return found.row.unit or (bracket.group(1).strip() if bracket else word)
+
+
+def _price(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
 def _words(text: str) -> list[re.Pattern[str]]:
     return [re.compile(rf"(?<![A-Za-z]){re.escape(text)}(?![A-Za-z])", re.I)] if text else []
 
@@ -314,15 +388,20 @@ def _spaced(line: str) -> re.Pattern[str]:
     return re.compile(r"\s+".join(re.escape(part) for part in line.split()))
 
 
-def _rating_patterns(rating: str) -> list[re.Pattern[str]]:
+def _rating_line(chunks: Sequence[Chunk], rating: str) -> Located | None:
+    """The line printing the rating word, else its short form ("O-PF" for Outperform, "OW" for Overweight)."""
     if not rating:
-        return []
-    words = [rating, *({"Outperform": ["O-PF"], "Overweight": ["OW"]}.get(rating, []))]
-    return [re.compile(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", re.I) for w in words]
+        return None
+    short = {"outperform": ("O-PF",), "overweight": ("OW",), "high conviction outperform": ("O-PF",)}
+    for words in ((rating,), short.get(rating.casefold(), ())):
+        found = _line(chunks, [re.compile(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", re.I) for w in words],
+                      _RATING_LABEL)
+        if found is not None:
+            return found
+    return None
 
 
-def _price_patterns(printed: str) -> list[re.Pattern[str]]:
-    value = price(printed)
+def _price_patterns(value: float | None) -> list[re.Pattern[str]]:
     if value is None:
         return []
     whole = f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}".rstrip("0")

@@ -3,6 +3,7 @@ how far apart the brokers are) and the revisions the reports state, each figure 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from rag.companies import Coverage
 from rag.crossquestion import CrossQuestion
 from rag.types import TableCell, TableRow
 
-__all__ = ["COLUMNS", "ReportRow", "sentence"]
+__all__ = ["COLUMNS", "ReportRow", "display_name", "money", "sentence"]
 
 # The order of a table answer's columns (the forecast column only when a forecast is asked).
 COLUMNS = ("broker", "date", "rating", "target_price", "forecast")
@@ -30,6 +31,7 @@ class ReportRow:
     forecast: str = ""
     forecast_value: float | None = None
     unit: str = ""  # the forecast's unit: "百万元", "RMB mn"
+    move: str = ""  # "up" / "down" where the report moved its target (rag.crossreport.target_move)
 
     def cell(self, field: str) -> TableCell:
         return self.row.cells[COLUMNS.index(field)]
@@ -46,7 +48,7 @@ def money(amount: str, currency: str, zh: bool) -> str:
 def sentence(asked: CrossQuestion, rows: Sequence[ReportRow], covering: Sequence[Coverage]) -> str:
     """As-of date and count, ratings, target range, forecast range and the revisions, in one sentence."""
     zh = asked.lang == "zh"
-    name = asked.company.name
+    name = display_name(asked)
     as_of = max((r.coverage.date for r in rows), default="") or max((c.date for c in covering), default="")
     if not rows:
         return (f"截至{as_of}，覆盖{name}的{len(covering)}份报告中没有符合条件的。" if zh
@@ -61,6 +63,12 @@ def sentence(asked: CrossQuestion, rows: Sequence[ReportRow], covering: Sequence
         return f"截至{as_of}，{name}共{len(rows)}份报告（{brokers}家券商）：{said}。"
     count = f"{len(rows)} report{'s' if len(rows) > 1 else ''} from {brokers} broker{'s' if brokers > 1 else ''}"
     return f"As of {as_of}, {count} on {name}: {said}."
+
+
+def display_name(asked: CrossQuestion) -> str:
+    """The company's name in the question's language where its reports print one ("腾讯控股", "Tencent")."""
+    names = (asked.company.name, *asked.company.names)
+    return next((n for n in names if bool(re.search("[\u4e00-\u9fff]", n)) == (asked.lang == "zh")), names[0])
 
 
 def _ratings(rows: Sequence[ReportRow], zh: bool) -> str:
@@ -120,12 +128,15 @@ def _revisions(rows: Sequence[ReportRow], zh: bool) -> str:
     said = []
     for r in rows:
         c = r.coverage
-        if c.target_price is not None and c.previous_target is not None and c.target_price != c.previous_target:
-            up = c.target_price > c.previous_target
-            new, old = money(r.target, c.target_currency, zh), money(r.previous, c.target_currency, zh)
-            mark = _marker(r.cell("target_price"))
-            said.append(f"{c.broker}{'上调' if up else '下调'}目标价至{new}（原{old}）{mark}" if zh
-                        else f"{c.broker} {'raised' if up else 'cut'} its target to {new} from {old}{mark}")
+        if r.move and r.target:
+            new, mark = money(r.target, c.target_currency, zh), _marker(r.cell("target_price"))
+            old = money(r.previous, c.target_currency, zh) if r.previous else ""
+            if zh:
+                said.append(f"{c.broker}{'上调' if r.move == 'up' else '下调'}目标价至{new}"
+                            + (f"（原{old}）" if old else "") + mark)
+            else:
+                said.append(f"{c.broker} {'raised' if r.move == 'up' else 'cut'} its target to {new}"
+                            + (f" from {old}" if old else "") + mark)
         if c.rating_action in ("上调", "下调", "首次"):
             mark = _marker(r.cell("rating"))
             if zh:
