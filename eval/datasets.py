@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DatasetError", "Evidence", "Question", "load_dataset", "save_dataset"]
+__all__ = ["DatasetError", "Evidence", "ExpectedRow", "ExpectedTable", "Question", "load_dataset", "save_dataset"]
 
 
 class DatasetError(ValueError):
@@ -30,6 +30,27 @@ class Evidence:
     doc: str | None
     pages: tuple[int, ...]
     text: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedRow:
+    """One report a cross-report table answer must list: its file, broker, the asked field's value ("—" where
+    the report states none) and the pages and line that print it."""
+
+    file: str
+    broker: str
+    value: str
+    pages: tuple[int, ...] = ()  # the pages printing ``text`` (a repeated summary row is on several)
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedTable:
+    """The rows a cross-report question's table must hold, one per report, and the field scored in them
+    ("rating", "target_price" or "forecast")."""
+
+    field: str
+    rows: tuple[ExpectedRow, ...]
 
 
 @dataclass(frozen=True)
@@ -51,11 +72,14 @@ class Question:
     section: str | None = None
     kind: str | None = None
     category: str | None = None
+    table: ExpectedTable | None = None
 
 
 _OPTIONAL = ("doc", "lang", "section", "kind", "category")
-_KEYS = frozenset({"id", "question", "answers", "answerable", "evidence", *_OPTIONAL})
+_KEYS = frozenset({"id", "question", "answers", "answerable", "evidence", "table", *_OPTIONAL})
 _EVIDENCE_KEYS = frozenset({"file", "doc", "pages", "text"})
+_TABLE_FIELDS = frozenset({"rating", "target_price", "forecast"})
+_ROW_KEYS = frozenset({"file", "broker", "value", "pages", "text"})
 
 
 def load_dataset(path: Path | str) -> list[Question]:
@@ -101,6 +125,10 @@ def question_to_dict(question: Question) -> dict[str, Any]:
         "evidence": [_evidence_to_dict(e) for e in question.evidence],
     }
     row.update({key: getattr(question, key) for key in _OPTIONAL if getattr(question, key) is not None})
+    if question.table is not None:
+        row["table"] = {"field": question.table.field, "rows": [
+            {k: list(v) if k == "pages" else v for k, v in vars(r).items() if v not in (None, ())}
+            for r in question.table.rows]}
     return row
 
 
@@ -127,8 +155,30 @@ def question_from_dict(row: dict[str, Any]) -> Question:
         answers=answers,
         answerable=answerable,
         evidence=tuple(_evidence_from_dict(item) for item in evidence),
+        table=_table_from_dict(row["table"]) if row.get("table") is not None else None,
         **optional,
     )
+
+
+def _table_from_dict(item: Any) -> ExpectedTable:
+    """``{"field": ..., "rows": [{"file", "broker", "value", "pages"?, "text"?}, ...]}``."""
+    if not isinstance(item, dict) or set(item) != {"field", "rows"}:
+        raise ValueError("'table' must be an object with 'field' and 'rows'")
+    if item["field"] not in _TABLE_FIELDS:
+        raise ValueError(f"table 'field' must be one of {sorted(_TABLE_FIELDS)}, not {item['field']!r}")
+    if not isinstance(item["rows"], list):
+        raise ValueError("table 'rows' must be a list")
+    rows = []
+    for row in item["rows"]:
+        if not isinstance(row, dict) or set(row) - _ROW_KEYS or not {"file", "broker", "value"} <= set(row):
+            raise ValueError(f"table rows need file, broker and value (and optionally pages, text), not {row!r}")
+        pages = row.get("pages", [])
+        if not isinstance(pages, list) or not all(
+                isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in pages):
+            raise ValueError(f"table row 'pages' must be a list of 1-based page numbers, not {pages!r}")
+        rows.append(ExpectedRow(_required_string(row, "file"), _required_string(row, "broker"),
+                                _required_string(row, "value"), tuple(pages), _optional_string(row, "text")))
+    return ExpectedTable(item["field"], tuple(rows))
 
 
 def _parser_for(row: dict[str, Any]) -> Callable[[dict[str, Any]], Question]:

@@ -234,7 +234,8 @@ def text_reciprocal_rank(hits: Sequence[Hit], evidence: Sequence[Evidence]) -> f
 
 def row_scores(row: EvalRow) -> dict[str, Any]:
     """One row's scores under the summary's names (``hit@5``, ``text_mrr``, ``contains_gold``, ...); the
-    numeric match is ``numeric`` (True, False, or None where the question is not a figure question)."""
+    numeric match is ``numeric`` (True, False, or None where the question is not a figure question); a
+    question that expects a table also has ``table_recall``, ``table_precision`` and ``table_values``."""
     s = row.scores
     out: dict[str, Any] = {}
     for i, k in enumerate(HIT_KS):
@@ -248,6 +249,10 @@ def row_scores(row: EvalRow) -> dict[str, Any]:
     for name in ("contains_gold", "numeric", "f1", "citation_precision", "numbers_supported", "refused",
                  "latency_ms"):
         out[name] = getattr(s, name)
+    if s.table is not None:  # only a cross-report question expects a table
+        out["table_recall"] = s.table.recall
+        out["table_precision"] = s.table.precision
+        out["table_values"] = s.table.values / s.table.expected if s.table.expected else None
     return out
 
 

@@ -14,6 +14,7 @@ from pathlib import PurePath
 
 import numpy as np
 
+from eval.crossreport import TableScore, score_table, table_summary
 from eval.datasets import Evidence, Question
 from eval.normalize import (
     canonical,
@@ -242,6 +243,7 @@ class Scores:
     numbers_supported: bool | None
     refused: bool
     latency_ms: float | None
+    table: TableScore | None = None  # a cross-report question's table scores (eval.crossreport)
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,7 @@ def score(
     Retrieval and citation metrics apply to answerable questions with evidence; a refusal of an answerable
     question scores contains-gold False and F1 0; numeric match applies to answerable questions whose first
     accepted answer (the key fact) holds a figure, and is True when any accepted answer's figures are stated;
-    numbers-supported applies to every answer given.
+    numbers-supported applies to every answer given; table scores to questions that expect a table.
     """
     hits = answer.hits if hits is None else hits
     labelled = question.answerable and bool(question.evidence)
@@ -300,6 +302,7 @@ def score(
         numbers_supported=numbers_supported(answer) if answered else None,
         refused=not answered,
         latency_ms=answer.timings_ms.get("total") if latency_ms is None else latency_ms,
+        table=score_table(question.table, answer) if question.table is not None else None,
     )
     return EvalRow(question=question, answer=answer, scores=scores)
 
@@ -361,6 +364,9 @@ def summarize(rows: Sequence[EvalRow]) -> dict[str, float | int | None]:
     latencies = [s.latency_ms for s in scores if s.latency_ms is not None]
     summary["latency_p50_ms"] = percentile(latencies, 50)
     summary["latency_p95_ms"] = percentile(latencies, 95)
+    tables = [s for s in scores if s.table is not None]
+    summary.update(table_summary([s.table for s in tables if s.table is not None],
+                                 [s.latency_ms for s in tables if s.latency_ms is not None]))
     return summary
 
 

@@ -39,9 +39,12 @@ TABLE_METRICS = (
     ("figure_questions", "figure questions"), ("f1", "F1"), ("citation_precision", "citation precision"),
     ("numbers_supported", "numbers supported"), ("wrong_refusals", "wrong refusals"),
     ("correct_refusals", "correct refusals"), ("latency_p50_ms", "latency p50 ms"),
-    ("latency_p95_ms", "latency p95 ms"),
+    ("latency_p95_ms", "latency p95 ms"), ("table_questions", "table questions"),
+    ("table_recall", "table recall (reports)"), ("table_precision", "table precision (reports)"),
+    ("table_values", "table values correct"), ("table_brokers", "table brokers correct"),
+    ("table_citations", "table cells cited on the page"), ("table_latency_p95_ms", "table latency p95 ms"),
 )
-LOWER_IS_BETTER = frozenset({"wrong_refusals", "latency_p50_ms", "latency_p95_ms"})
+LOWER_IS_BETTER = frozenset({"wrong_refusals", "latency_p50_ms", "latency_p95_ms", "table_latency_p95_ms"})
 ANSWER_CELL = 90  # characters of an answer shown in the per-question table
 
 

@@ -17,7 +17,8 @@ __all__ = ["LATER_ROW_SCORES", "LATER_SUMMARY", "RESULTS", "RunResults", "System
 RESULTS = "results.json"
 # Scores added after runs were first saved: a run saved without them reads them as None (not measured).
 LATER_ROW_SCORES = ("numeric",)
-LATER_SUMMARY = ("numeric_match", "figure_questions")
+LATER_SUMMARY = ("numeric_match", "figure_questions", "table_questions", "table_recall", "table_precision",
+                 "table_values", "table_brokers", "table_citations", "table_latency_p95_ms")
 
 
 @dataclass(frozen=True)

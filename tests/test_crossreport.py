@@ -5,16 +5,20 @@ report does not state, the revisions sentence, the JSON shape, the terminal tabl
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
+from eval.crossreport import cell_matches, score_table, table_summary
+from eval.datasets import ExpectedRow, ExpectedTable, load_dataset
+from eval.metrics import contains_gold
 from ingest.job import ingest_paths
 from rag.answer import answer, numbered_by_appearance
 from rag.companies import companies
 from rag.crossquestion import cross_question, rating_matches
 from rag.retrieve import Filters
 from rag.serialize import answer_to_dict
-from rag.types import Document
+from rag.types import Answer, AnswerTable, Citation, Document, TableCell, TableRow
 from reportqa.render import format_answer
 from tests.pdfmaker import make_pdf
 
@@ -229,3 +233,94 @@ def test_ratings_match_across_languages():
     assert rating_matches("Buy", ("买入",)) and rating_matches("买入", ("买入",))
     assert rating_matches("High Conviction Outperform", ("跑赢行业",)) and rating_matches("跑赢行业", ("跑赢行业",))
     assert not rating_matches("Overweight", ("买入",)) and not rating_matches("", ("买入",))
+
+
+# --- the question set and the harness's table scores ----------------------------------------------------------
+
+CROSS_SET = Path(__file__).resolve().parents[1] / "eval" / "datasets" / "broker_cross.jsonl"
+BROKER_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "broker-reports"
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_the_cross_report_set_has_tables_single_report_facts_and_unanswerable_questions():
+    questions = load_dataset(CROSS_SET)
+    assert len(questions) >= 40 and len({q.id for q in questions}) == len(questions)
+    tables = [q for q in questions if q.table is not None]
+    assert len(tables) >= 20 and sum(not q.answerable for q in questions) >= 5
+    assert sum(q.table is None and q.answerable for q in questions) >= 8  # single-report facts
+    assert {q.lang for q in tables} == {"zh", "en"}
+    assert {q.table.field for q in tables} == {"rating", "target_price", "forecast"}
+    for q in tables:
+        for row in q.table.rows:
+            assert row.broker and row.value and row.file.endswith(".pdf"), q.id
+            if row.value == "—":
+                assert not row.pages and row.text is None, q.id
+                continue
+            assert row.pages and row.text and len(row.text) <= 80, q.id
+            printed = squash(row.text).replace(",", "").casefold()  # a figure or a rating, as its line prints it
+            assert squash(row.value).replace(",", "").removesuffix(".00").casefold() in printed, q.id
+    for q in questions:
+        if q.answerable and q.table is None:
+            assert all(contains_gold(e.text, q.answers) for e in q.evidence), q.id
+
+
+def test_the_cross_report_sets_lines_are_on_their_pages_of_the_reports():
+    if not BROKER_REPORTS.is_dir():
+        pytest.skip(f"{BROKER_REPORTS} is not available")
+    pdfium = pytest.importorskip("pypdfium2")
+    pdfs = {path.name: path for path in BROKER_REPORTS.rglob("*.pdf")}
+    texts: dict[str, list[str]] = {}
+
+    def pages_of(name: str) -> list[str]:
+        if name not in texts:
+            document = pdfium.PdfDocument(str(pdfs[name]))
+            try:
+                texts[name] = [squash(page.get_textpage().get_text_range()) for page in document]
+            finally:
+                document.close()
+        return texts[name]
+
+    for q in load_dataset(CROSS_SET):
+        for evidence in q.evidence:
+            for page in evidence.pages:
+                assert squash(evidence.text) in pages_of(evidence.file)[page - 1], (q.id, evidence.file, page)
+        for row in (q.table.rows if q.table else ()):
+            assert row.file in pdfs, (q.id, row.file)
+            pages = pages_of(row.file)
+            if row.text:  # the line on one of its pages; the value (a repeated row) on each
+                assert any(squash(row.text) in pages[p - 1] for p in row.pages), (q.id, row.file)
+                digits = squash(row.value).replace(",", "")
+                assert all(digits in pages[p - 1].replace(",", "") for p in row.pages if digits[0].isdigit()), q.id
+
+
+def test_table_scores_count_reports_brokers_values_and_cited_pages():
+    expected = ExpectedTable("target_price", (
+        ExpectedRow("a.pdf", "国金证券", "52.00", (1,), "目标价：52.00元"),
+        ExpectedRow("b.pdf", "东吴证券", "—"),
+        ExpectedRow("c.pdf", "交银国际", "45", (1,), "下调目标价至45.00元"),
+        ExpectedRow("d.pdf", "开源证券", "60.00", (1,), "目标价60.00元")))
+    cited = [Citation(n, "x", "d", file, "t", page, "", "q", 0, 1)
+             for n, file, page in [(1, "a.pdf", 1), (2, "c.pdf", 2)]]
+    rows = (TableRow((TableCell("国金证券"), TableCell("52.00元（原60.00元）", 1)), "d", "a.pdf"),
+            TableRow((TableCell("东吴"), TableCell("—")), "d", "b.pdf"),
+            TableRow((TableCell("交银国际"), TableCell("45.00元", 2)), "d", "C.PDF"),
+            TableRow((TableCell("华泰证券"), TableCell("70.00元")), "d", "e.pdf"))
+    table = AnswerTable(("券商", "目标价"), ("broker", "target_price"), rows)
+    score = score_table(expected, Answer("q", "t", True, tuple(cited), kind="table", table=table))
+    assert (score.found, score.brokers, score.values, score.cited, score.stated, score.extra) == (3, 2, 3, 1, 2, 1)
+    assert score.recall == 0.75 and score.precision == 0.75
+    refused = score_table(expected, Answer("q", "no", False, kind="refusal"))
+    assert refused.found == refused.values == 0 and refused.precision is None
+    summary = table_summary([score, refused], [120.0, 80.0])
+    assert summary["table_recall"] == 3 / 8 and summary["table_values"] == 3 / 8
+    assert summary["table_precision"] == 3 / 4 and summary["table_citations"] == 1 / 2
+
+
+def test_cell_values_match_by_number_or_by_word():
+    assert cell_matches("155.00元（原220.00元）", "155") and not cell_matches("155.00元（原220.00元）", "220")
+    assert cell_matches("HK$690.00 (from HK$750.00)", "690.00") and cell_matches("15,009 百万元", "15009")
+    assert cell_matches("High Conviction Outperform (maintained)", "High Conviction Outperform")
+    assert cell_matches("—", "—") and not cell_matches("—", "780.00") and not cell_matches("Buy", "—")
