@@ -50,6 +50,7 @@ _QUARTER_ZH = re.compile(r"第([一二三四])季度")
 _HEADER_MARK = "\x00"
 _YEAR_SPACED = re.compile(r"((?:19|20)\d{2})\s+(年度|年末|年初|年)")  # "2019 年度" as some reports set it
 _LABEL_BEFORE_YEAR = re.compile(r"(?<=[\u4e00-\u9fff）)\]])(?=(?:19|20)\d{2}(?:[AEFP]|年)?(?:\s|$))")  # "项目2024"
+_STUB_HEADER = re.compile(r"(?:项目|科目|附注|单位|年结[^ ]*|\s)+")
 _PROSE_END = ("。", ".", "；", ";")  # a line ending in a colon heads the rows under it
 MAX_LABEL = 120  # characters: a longer line is prose, which ends a table
 _HEADER_PART = 10  # characters: a longer line under a header is a row label, not a wrapped header cell
@@ -402,7 +403,8 @@ def _grouped(header: _Header, above: list[str]) -> _Header:
 
 def _title(above: list[str], prefix: str) -> str:
     prefix = re.sub(r"\[[^\]]*\]", "", prefix).strip()
-    if prefix and not scale_of(prefix)[0] and re.search(r"[A-Za-z\u4e00-\u9fff]{2}", prefix):
+    stub = _STUB_HEADER.fullmatch(prefix) is not None  # "项目 附注" names the label column, not the table
+    if prefix and not stub and not scale_of(prefix)[0] and re.search(r"[A-Za-z\u4e00-\u9fff]{2}", prefix):
         return prefix
     for line in reversed(above):
         if statement_headings(line):

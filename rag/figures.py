@@ -16,10 +16,11 @@ import operator
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 from rag.tables import Cell, Row, Table, is_ratio_label, period_year, row_scale
-from rag.terms import YEAR, Query, content_terms, subject, vocabulary
+from rag.terms import YEAR, FinanceTerm, Query, content_terms, finance_terms, subject, vocabulary
 from rag.types import Figure, FigureCell, Hit
 
 __all__ = ["Found", "asks_figure", "find_cell", "figure_answer"]
@@ -31,6 +32,18 @@ _NOT_A_FIGURE = re.compile(
 _OUTFLOW = re.compile(r"^(?:purchases?|payments?|repayments?|repurchases?|dividends\s+paid|capital\s+expenditures?"
                       r"|additions)|^(?:购建|支付|偿还|分配股利)", re.I)
 _GROWTH = re.compile(r"growth|grow|increase\s+(?:rate|in\s+%)|yoy|year[-\s]over[-\s]year|同比|增速|增长率|增幅", re.I)
+_OUTFLOW_TERMS = frozenset({"capex", "dividends", "buybacks"})  # asked for as amounts spent, printed as outflows
+_CHANGE = re.compile(r"\bchang|\bdiffer|增减|变化|变动|下降了?多少|上升了?多少", re.I)
+_AVERAGE = re.compile(r"\baverage\b|平均", re.I)
+_COMBINATIONS = (
+    (re.compile(r"(.+?)\s+(?:less|minus|net\s+of)\s+(.+)", re.I), "minus"),
+    (re.compile(r"(.+?)\s+as\s+an?\s+(?:%|percent(?:age)?)\s+of\s+(.+)", re.I), "percent"),
+    (re.compile(r"(.+?)占(.+?)的?(?:比重|比例|百分比)"), "percent"),
+)
+_PARENT_ONLY = re.compile(r"母公司|parent\s+company", re.I)
+_ASIDE = re.compile(r"\([^)]*\)|（[^）]*）")
+_MARGIN_OF = re.compile(r"\b%?\s*margin\b|利润率", re.I)
+_OP_WORDS = {"minus": {"en": "less", "zh": "减"}, "percent": {"en": "as a % of", "zh": "占"}}
 _ITEM_PREFIX = re.compile(r"^(?:[一二三四五六七八九十]{1,2}、|其中 ?|减 ?|加 ?|less ?|add ?)")  # "三、营业利润", "减：所得税费用"
 _SHORT_PHRASE = 4  # characters: a shorter one-word phrase must be the whole label
 MIN_LABEL_SCORE = 0.5  # a row whose label matches the metric's phrases worse than this is not the metric's row
@@ -58,61 +71,113 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
                   entity_of: Callable[[str], str]) -> tuple[str, Figure] | None:
     """``(answer text with [n] markers, the figure)`` for a figure question, or ``None`` when the tables of
     the hits' documents hold no cell for it. ``tables_of(doc_id)`` gives a document's tables,
-    ``entity_of(doc_id)`` the company it reports on. Marker [n] is ``figure.cells`` n."""
+    ``entity_of(doc_id)`` the company it reports on. Marker [n] is ``figure.cells`` n.
+
+    Besides one line item or ratio in one period, a question may ask for two terms combined ("EBITDA less
+    capex", "capex as a % of revenue", "研发投入占营业收入的比重", "EBITDA % margin"), a term's change between
+    two years, its growth, or its average over a range of years ("FY2017 - FY2019 3 year average")."""
     if not asks_figure(query):
         return None
-    term = next(t for t in query.finance if t.kind in ("figure", "ratio"))
+    terms = [t for t in query.finance if t.kind in ("figure", "ratio")]
     docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:3]
     pages = {(h.chunk.doc_id, p): rank for rank, h in reversed(list(enumerate(hits)))
              for p in range(h.chunk.page, h.chunk.page_end + 1)}
-    period = query.years[-1] if query.years else ""  # "FY2019 - FY2020 growth" asks about 2020
     for doc_id in docs:
         tables = tables_of(doc_id)
         if not tables:
             continue
-        if term.kind == "ratio":
-            value = _derived(term.formula, term.display, tables, period, pages, doc_id, query)
-        elif _GROWTH.search(query.focus) and period:
-            value = _growth(term.name, tables, period, pages, doc_id, query)
-        else:
-            found = find_cell(term.name, tables, period, pages, doc_id, query)
-            value = _direct(found) if found else None
-        if value is not None:
-            metric = _metric_name(term.name, query)
-            if value.growth:
-                metric = f"{metric}同比增长率" if query.lang == "zh" else f"{metric} growth"
+        entity = entity_of(doc_id)
+        ctx = _Ctx(tuple(tables), pages, doc_id, query, re.sub(r"\s*[（(][^)）]*[)）]", "", entity))
+        result = _answer_value(terms, ctx)
+        if result is not None:
+            value, metric = result
+            read = len(value.cells) == 1 and "=" not in value.formula and ":" not in value.formula
             figure = Figure(value=value.value, unit=value.unit, scale=value.scale, period=value.period,
-                            entity=entity_of(doc_id), metric=metric, formula=value.formula, cells=value.cells)
+                            entity=entity, metric=metric, formula="" if read else value.formula,
+                            cells=value.cells)
             return _sentence(query, figure), figure
     return None
 
 
 @dataclass(frozen=True)
+class _Ctx:
+    """Where a figure is looked for: one document's tables, retrieval's page ranks, the question."""
+
+    tables: tuple[Table, ...]
+    pages: dict[tuple[str, int], int]
+    doc_id: str
+    query: Query
+    entity: str = ""  # the company the document reports on, as its card names it ("四方科技")
+
+
+@dataclass(frozen=True)
 class _Value:
+    """A figure found or computed: the number in ``unit`` (worth ``scale`` each), the cells it reads, and how
+    it was obtained (a cell's printed text with its marker, or the formula with each input)."""
+
     value: float
     unit: str
     scale: float
     period: str
     cells: tuple[FigureCell, ...]
     formula: str = ""
-    growth: bool = False
+
+
+def _answer_value(terms: list[FinanceTerm], ctx: _Ctx) -> tuple[_Value, str] | None:
+    query = ctx.query
+    years = sorted(query.years)
+    period = years[-1] if years else ""  # the latest year named: "FY2019 - FY2020 growth" asks about 2020
+    focus = query.focus
+    names = [t.name for t in terms]
+    combined = _combination(focus, terms)
+    if combined is not None:
+        op, left, right = combined
+        def pair(year: str) -> _Value | None:
+            a, b = _value(left, year, ctx), _value(right, year, ctx)
+            return _combine(op, a, b, query) if a and b else None
+        metric = f"{_metric_name(left, query)} {_OP_WORDS[op][query.lang]} {_metric_name(right, query)}"
+        value = _averaged_over(years, pair) if _AVERAGE.search(focus) and len(years) >= 2 else pair(period)
+        return (value, metric) if value else None
+    name = names[0]
+    metric = _metric_name(name, query)
+    if len(years) == 2 and _CHANGE.search(focus):
+        value = _change(name, years[0], years[1], ctx)
+        return (value, f"{metric}变化" if query.lang == "zh" else f"change in {metric}") if value else None
+    if _GROWTH.search(focus) and period:
+        value = _growth(name, period, ctx)
+        return (value, f"{metric}同比增长率" if query.lang == "zh" else f"{metric} growth") if value else None
+    if _AVERAGE.search(focus) and len(years) >= 2 and not _averaged_input(name, query):
+        value = _averaged_over(years, lambda year: _value(name, year, ctx))
+        return (value, metric) if value else None
+    value = _value(name, period, ctx)
+    return (value, metric) if value else None
 
 
 def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple[str, int], int], doc_id: str,
-              query: Query) -> Found | None:
-    """The best cell for vocabulary term ``name`` in ``period`` ("" = the latest actual) among ``tables``."""
-    term = next(t for t in vocabulary() if t.name == name)
-    phrases = [_norm(p) for p in (*term.printed, *term.asked) if len(_norm(p)) >= 2]
+              query: Query, *, printed: bool = True, entity: str = "") -> Found | None:
+    """The best cell for vocabulary term ``name`` in ``period`` ("" = the latest actual) among ``tables``;
+    with ``printed=False`` only rows labelled the way the term is asked (a ratio's own row, "毛利率", not the
+    rows of its inputs that its printed phrases also name)."""
+    term = _term(name)
+    said = [p.casefold() for p in term.asked if p.casefold() in query.text.casefold()]
+    asked = [p for p in term.asked if not any(p.casefold() != s and p.casefold() in s for s in said)]
+    phrases = [_norm(p) for p in (*(term.printed if printed else ()), *asked) if len(_norm(p)) >= 2]
     best: Found | None = None
     for table in tables:
         table_score = (0.6 if table.statement == term.statement else 0.0) + _page_score(pages, doc_id, table.page)
+        if _PARENT_ONLY.search(table.title) and not _PARENT_ONLY.search(query.text):
+            table_score -= 0.5  # the consolidated statement unless the question asks for the parent company's
         for row in table.rows:
             label = _label_score(_norm(row.label), phrases)
             if label < MIN_LABEL_SCORE:
                 continue
             cell = _cell(row, period, query)
-            if cell is None or cell.value is None or not _qualified(row, table, query, term.phrases):
+            if cell is None or cell.value is None:
                 continue
+            qualified, carried = _qualified(row, table, query, (*term.phrases, entity))
+            if not qualified:
+                continue
+            label += 0.3 * carried  # "net PPNE": the line that also says "net"
             if is_ratio_label(row.label) != (term.display == "percent"):
                 label -= 0.5  # "同比（%）" under 营业收入 is not the revenue
             score = label + table_score
@@ -121,11 +186,12 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
     return best
 
 
-def _qualified(row: Row, table: Table, query: Query, phrases: Sequence[str]) -> bool:
+def _qualified(row: Row, table: Table, query: Query, phrases: Sequence[str]) -> tuple[bool, float]:
     """Whether the row carries what the question adds to the metric: "筹资活动产生的现金流量净额" is not the
     cash line, "2019年研发人员数量" not the R&D expense line. Words of the question that are neither the
-    metric's phrases, its period, its company nor question words must mostly appear around the row."""
-    said = _GROWTH.sub(" ", query.focus.casefold())
+    metric's phrases, its period, its company nor question words must mostly appear around the row; also
+    returned: the share of them that do."""
+    said = _GROWTH.sub(" ", _ASIDE.sub(" ", query.focus.casefold()))  # "(formerly known as Square)" qualifies nothing
     asked = [p for t in query.finance for p in t.phrases]
     for phrase in sorted((*phrases, *asked, subject(query.text)), key=len, reverse=True):
         if phrase:
@@ -134,23 +200,33 @@ def _qualified(row: Row, table: Table, query: Query, phrases: Sequence[str]) -> 
     words = [w for w in content_terms(YEAR.sub(" ", said))
              if not w.isdigit() and w not in _GENERIC and w not in source]
     if not words:
-        return True
+        return True, 0.0
     around = f"{row.label} {row.parent} {table.title}".casefold()
     missing = [w for w in words if w not in around]
-    return len(missing) <= len(words) / 3
+    carried = 1 - len(missing) / len(words)
+    return len(missing) < 2 or len(missing) <= len(words) / 3, carried  # one stray word ("generate") is none
 
 
 # Words a figure question adds that name no line item: scope, units, time and the company's own label.
 _GENERIC = frozenset("公司 本公司 集团 多少 多少元 金额 数额 规模 合计 总额 元 万元 亿元 年末 年底 期末 年度 全年 当年 截至 "
                      "账上 实现 确认 报表 合并 计算 按 根据 是 为 有 的 了 情况 在 预测 预计 估计 usd million millions billion "
                      "amount total value company fiscal year end round decimal places answer units percent "
-                     "reported reports was were what figure number forecast estimate expected".split())
+                     "reported reports was were what figure number forecast estimate expected much many how "
+                     "change changed changes difference average year-end period ratio rate defined calculate "
+                     "calculated using based less minus unadjusted margin 变化 变动 增减 平均 占 比重 比例 财务 数据 财务数据 "
+                     "中 保留 小数 两位".split())
 
 
 def _label_score(label: str, phrases: list[str]) -> float:
     """1.5 for a label that is the phrase, ~1 for one that starts with it, less the more it adds."""
-    best = 0.0
     label = _ITEM_PREFIX.sub("", label)
+    if label.startswith("total "):  # "Total net revenues" is the net revenues line
+        return max(_one_label_score(label, phrases), _one_label_score(label.removeprefix("total "), phrases))
+    return _one_label_score(label, phrases)
+
+
+def _one_label_score(label: str, phrases: list[str]) -> float:
+    best = 0.0
     for phrase in phrases:
         if label == phrase:
             return 1.5
@@ -183,66 +259,161 @@ def _page_score(pages: dict[tuple[str, int], int], doc_id: str, page: int) -> fl
     return 0.0 if rank is None else 0.4 / (1 + rank)
 
 
+def _value(name: str, period: str, ctx: _Ctx, depth: int = 0) -> _Value | None:
+    """Term ``name`` in ``period``: its printed cell, or (for a ratio) its formula over its inputs' cells."""
+    term = _term(name)
+    found = find_cell(name, ctx.tables, period, ctx.pages, ctx.doc_id, ctx.query, printed=term.kind != "ratio",
+                      entity=ctx.entity)
+    if found is not None:
+        return _direct(found)
+    if term.formula and depth < 3:
+        return _computed(term, period, ctx, depth)
+    return None
+
+
 def _direct(found: Found) -> _Value:
     unit, scale = row_scale(found.row, found.table)
     value = found.cell.value or 0.0
-    if value < 0 and _OUTFLOW.search(found.row.label):
+    if value < 0 and (_OUTFLOW.search(found.row.label) or found.term in _OUTFLOW_TERMS):
         value = -value  # an outflow printed in parentheses: the amount asked for is its size
+    if is_ratio_label(found.row.label) and not unit:
+        unit = "%" if "%" in found.row.line or "率" in found.row.label else "x"
     return _Value(value, _unit_text(found.table, unit, found.row), scale, found.cell.period,
-                  (_figure_cell(1, found),))
+                  (_figure_cell(1, found),), f"{found.cell.text} [1]")
 
 
-def _derived(formula: str, display: str, tables: Sequence[Table], period: str,
-             pages: dict[tuple[str, int], int], doc_id: str, query: Query) -> _Value | None:
-    """The ratio ``formula`` over the cells of its inputs, all from one period; ``None`` if one is missing."""
-    tree = ast.parse(formula, mode="eval")
-    found: dict[str, Found] = {}
+def _computed(term: FinanceTerm, period: str, ctx: _Ctx, depth: int) -> _Value | None:
+    """A ratio's formula over its inputs (each read or computed), all of one year; "average PP&E" in the
+    question averages that input over the year and the year before."""
+    tree = ast.parse(term.formula, mode="eval")
+    parts: dict[str, _Value] = {}
     for name in dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)):
-        cell = find_cell(name, tables, period, pages, doc_id, query)
-        if cell is None:
+        if period and _averaged_input(name, ctx.query):
+            value = _averaged_over([str(int(period) - 1), period], partial(_value, name, ctx=ctx, depth=depth + 1))
+        else:
+            value = _value(name, period, ctx, depth + 1)
+        if value is None:
             return None
-        found[name] = cell
-    period = period or next(iter(found.values())).cell.period
-    if len({period_year(f.cell.period) for f in found.values()}) > 1:
+        parts[name] = value
+    if len({period_year(v.period) for v in parts.values()}) > 1 and not period:
         return None  # inputs from different years would compute nonsense
-    values = {k: abs(f.cell.value or 0.0) if _OUTFLOW.search(f.row.label) else (f.cell.value or 0.0)
-              for k, f in found.items()}
     try:
-        value = _evaluate(tree.body, values)
+        number = _evaluate(tree.body, {k: v.value * v.scale for k, v in parts.items()})
     except ZeroDivisionError:
         return None
-    first = next(iter(found.values()))
-    if display == "percent":
-        value, unit, scale = value * 100, "%", 1.0
-    elif display == "amount":
-        word, scale = row_scale(first.row, first.table)
-        unit = _unit_text(first.table, word, first.row)
+    first = next(iter(parts.values()))
+    if term.display == "percent":
+        number, unit, scale = number * 100, "%", 1.0
+    elif term.display == "amount":
+        number, unit, scale = number / first.scale, first.unit, first.scale
     else:
         unit, scale = "x", 1.0
-    shown = formula
-    for i, (key, f) in enumerate(found.items(), 1):
-        shown = re.sub(rf"\b{key}\b", f"{_metric_name(key, query)} {f.cell.text} [{i}]", shown)
-    shown += f" = {format_value(value * 100 if display == 'percent' else value, '%' if display == 'percent' else 'x')}"
-    shown += "%" if display == "percent" else ""
-    cells = tuple(_figure_cell(i, f) for i, f in enumerate(found.values(), 1))
-    return _Value(value, unit, scale, first.cell.period, cells, shown)
+    cells, texts = _joined_cells(list(parts.values()))
+    shown = term.formula
+    for key, text in zip(parts, texts, strict=True):
+        shown = re.sub(rf"\b{key}\b", f"{_metric_name(key, ctx.query)} {text}", shown)
+    shown += f" = {format_value(number, unit)}{'%' if unit == '%' else ''}"
+    return _Value(number, unit, scale, first.period, cells, shown)
 
 
-def _growth(name: str, tables: Sequence[Table], period: str, pages: dict[tuple[str, int], int], doc_id: str,
-            query: Query) -> _Value | None:
+def _joined_cells(values: list[_Value]) -> tuple[tuple[FigureCell, ...], list[str]]:
+    """The cells of several values numbered one after another, and each value's text with its markers
+    renumbered (a value read from a cell: "(1,577) [1]"; a computed one: its figure with its markers)."""
+    cells: list[FigureCell] = []
+    texts: list[str] = []
+    for value in values:
+        offset = len(cells)
+        cells.extend(replace(c, n=c.n + offset) for c in value.cells)
+        if len(value.cells) == 1 and value.formula.endswith("[1]"):
+            texts.append(f"{value.cells[0].text} [{offset + 1}]")
+        else:
+            markers = "".join(f"[{c.n + offset}]" for c in value.cells)
+            texts.append(f"{format_value(value.value, value.unit)}{'%' if value.unit == '%' else ''} {markers}")
+    return tuple(cells), texts
+
+
+def _combine(op: str, left: _Value, right: _Value, query: Query) -> _Value | None:
+    """``left`` less ``right`` (an amount in ``left``'s unit) or ``left`` as a percentage of ``right``."""
+    a, b = left.value * left.scale, right.value * right.scale
+    cells, (ta, tb) = _joined_cells([left, right])
+    if op == "minus":
+        number = (a - b) / left.scale
+        return _Value(number, left.unit, left.scale, left.period, cells,
+                      f"{ta} − {tb} = {format_value(number, left.unit)}")
+    if not b:
+        return None
+    number = a / b * 100
+    return _Value(number, "%", 1.0, left.period, cells, f"{ta} / {tb} = {format_value(number, '%')}%")
+
+
+def _change(name: str, first: str, last: str, ctx: _Ctx) -> _Value | None:
+    """A term in two years and the change between them (percentage points for a ratio)."""
+    before, after = _value(name, first, ctx), _value(name, last, ctx)
+    if before is None or after is None:
+        return None
+    cells, (tb, ta) = _joined_cells([before, after])
+    number = (after.value * after.scale - before.value * before.scale) / after.scale
+    unit = "pp" if after.unit == "%" else after.unit
+    metric = _metric_name(name, ctx.query)
+    shown = f"{metric} {first} {tb} → {last} {ta}: {format_value(number, unit)} {unit}".rstrip()
+    return _Value(number, unit, after.scale, after.period, cells, shown)
+
+
+def _growth(name: str, period: str, ctx: _Ctx) -> _Value | None:
     """Year-on-year growth of a line item: this period's cell over the same row's previous-year cell."""
-    found = find_cell(name, tables, period, pages, doc_id, query)
+    found = find_cell(name, ctx.tables, period, ctx.pages, ctx.doc_id, ctx.query, entity=ctx.entity)
     if found is None:
         return None
-    previous = _cell(found.row, str(int(period) - 1), query)
+    previous = _cell(found.row, str(int(period) - 1), ctx.query)
     if previous is None or not previous.value or found.cell.value is None:
         return None
     value = (found.cell.value / previous.value - 1) * 100
     earlier = Found(found.table, found.row, previous, found.score, name)
-    metric = _metric_name(name, query)
-    formula = f"{metric} {period} [1] / {metric} {int(period) - 1} [2] - 1"
+    metric = _metric_name(name, ctx.query)
+    formula = f"{metric} {period} {found.cell.text} [1] / {metric} {int(period) - 1} {previous.text} [2] - 1"
     cells = (_figure_cell(1, found), _figure_cell(2, earlier))
-    return _Value(value, "%", 1.0, found.cell.period, cells, formula, growth=True)
+    return _Value(value, "%", 1.0, found.cell.period, cells, formula)
+
+
+def _averaged_over(years: Sequence[str], one: Callable[[str], _Value | None]) -> _Value | None:
+    """The mean of a value over every year from the first to the last of ``years``."""
+    span = [str(y) for y in range(int(min(years)), int(max(years)) + 1)]
+    values = [one(y) for y in span]
+    if any(v is None for v in values) or not values:
+        return None
+    found = [v for v in values if v is not None]
+    cells, texts = _joined_cells(found)
+    number = sum(v.value * v.scale for v in found) / len(found) / found[-1].scale
+    unit = found[-1].unit
+    shown = f"average of {', '.join(f'{y} {t}' for y, t in zip(span, texts, strict=True))} = " \
+            f"{format_value(number, unit)}{'%' if unit == '%' else ''}"
+    return _Value(number, unit, found[-1].scale, found[-1].period, cells, shown)
+
+
+def _averaged_input(name: str, query: Query) -> bool:
+    """Whether the question asks for the average of this term ("average PP&E", "平均总资产")."""
+    said = query.text.casefold()  # a definition given beside the question counts ("… / (average PP&E …)")
+    term = _term(name)
+    return any(re.search(rf"(?:average|平均)\s*(?:of\s+)?(?:the\s+)?{re.escape(p.casefold())}", said)
+               for p in term.phrases)
+
+
+def _combination(focus: str, terms: list[FinanceTerm]) -> tuple[str, str, str] | None:
+    """``(op, left term, right term)`` for "X less Y", "X as a % of Y", "X占Y的比重", "X % margin"."""
+    for pattern, op in _COMBINATIONS:
+        match = pattern.search(focus)
+        if match:
+            left, right = finance_terms(match.group(1)), finance_terms(match.group(2))
+            if left and right and left[0].name != right[0].name:
+                return op, left[0].name, right[0].name
+    margin = _MARGIN_OF.search(focus)
+    if margin and terms and terms[0].kind == "figure" or (margin and terms and terms[0].display == "amount"):
+        return "percent", terms[0].name, "revenue"
+    return None
+
+
+def _term(name: str) -> FinanceTerm:
+    return next(t for t in vocabulary() if t.name == name)
 
 
 _OPS: dict[type, Callable[[float, float], float]] = {

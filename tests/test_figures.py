@@ -22,7 +22,10 @@ PAGES = [
      "Gross profit 4,960 4,199 3,990", "Operating income 1,860 1,547 1,432", "Net income $ 1,302 $ 1,083 $ 1,001"],
     ["Acme Industries Inc. and Subsidiaries", "Consolidated Statement of Cash Flows",
      "(Millions) 2023 2022 2021", "Cash Flows from Investing Activities",
-     "Purchases of property, plant and equipment (525) (488) (470)", "Proceeds from sale of assets 12 9 8"],
+     "Purchases of property, plant and equipment (525) (488) (470)", "Proceeds from sale of assets 12 9 8",
+     "Depreciation and amortization 410 395 380"],
+    ["Acme Industries Inc. and Subsidiaries", "Consolidated Balance Sheets", "(Millions) 2023 2022",
+     "Total current assets 5,200 4,800", "Property, plant and equipment, net 3,100 2,900", "Total assets 9,900 9,100"],
 ]
 ZH_PAGES = [
     ["华远电气（600999）公司点评", "盈利预测与估值 2024A 2025A 2026E 2027E",
@@ -108,3 +111,27 @@ def test_explanations_and_yes_no_questions_are_not_figure_questions():
     assert not asks_figure(analyze("What drove the operating margin change in FY2022?"))
     assert not asks_figure(analyze("Did Pfizer grow its revenue between FY20 and FY21?"))
     assert not asks_figure(analyze("公司毛利率下降的原因是什么？"))
+
+
+def test_two_terms_combined_as_the_question_asks(library):
+    less = answer("What was Acme's EBITDA less capex in 2023?", library, mode="extractive")
+    assert less.kind == "derived" and less.figure.value == 1860 + 410 - 525  # EBITDA computed: OI + D&A
+    assert len(less.citations) == 3
+    share = answer("What was Acme's capex as a % of revenue in 2023?", library, mode="extractive")
+    assert share.figure.value == pytest.approx(525 / 12400 * 100) and share.figure.unit == "%"
+
+
+def test_a_change_between_two_years_states_both_years(library):
+    result = answer("How much did Acme's gross margin change between 2022 and 2023?", library, mode="extractive")
+    before, after = (11050 - 6851) / 11050 * 100, (12400 - 7440) / 12400 * 100
+    assert result.figure.value == pytest.approx(after - before) and result.figure.unit == "pp"
+    assert "38" in result.text and "40" in result.text
+
+
+def test_averages_over_a_range_of_years_and_of_an_input_the_question_defines(library):
+    over = answer("What was Acme's average capex as a % of revenue over 2021 - 2023?", library, mode="extractive")
+    shares = [525 / 12400, 488 / 11050, 470 / 10230]
+    assert over.figure.value == pytest.approx(sum(shares) / 3 * 100)
+    turnover = answer("What was Acme's fixed asset turnover in 2023? Define it as 2023 revenue / (average PP&E "
+                      "between 2022 and 2023).", library, mode="extractive")
+    assert turnover.figure.value == pytest.approx(12400 / ((3100 + 2900) / 2))
