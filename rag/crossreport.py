@@ -45,7 +45,9 @@ def table_answer(library: Library, question: str, filters: Filters | None = None
     the cited passages), or ``None`` when it is not a cross-report question."""
     start = time.perf_counter()
     store = library.store
-    docs = store.documents()
+    docs = [d for d in store.documents() if _broker_report(d)]  # filings and annual reports hold no cards
+    if not docs:
+        return None
     asked = cross_question(question, companies(docs), [d.meta.get("publisher", "") for d in docs])
     if asked is None:
         return None
@@ -66,6 +68,11 @@ def table_answer(library: Library, question: str, filters: Filters | None = None
     cited = {h.chunk.chunk_id for h in found.hits}
     return replace(found, hits=(*found.hits, *(h for h in hits if h.chunk.chunk_id not in cited)),
                    timings_ms={"table": round((time.perf_counter() - start) * 1000, 2)})
+
+
+def _broker_report(doc: Document) -> bool:
+    """A broker's research report: its card names a report kind, a rating or a target price."""
+    return any(doc.meta.get(key) for key in ("report_kind", "rating", "target_price"))
 
 
 def cross_report(asked: CrossQuestion, docs: dict[str, Document], tables_of: Callable[[str], Sequence[Table]],
