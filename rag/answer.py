@@ -31,7 +31,7 @@ from rag.evidence import (
     unknown_subject,
 )
 from rag.extractive import extractive
-from rag.figures import figure_answer
+from rag.figures import NotComputed, figure_answer
 from rag.library import Library
 from rag.llm import LLMError, build_prompt, stream
 from rag.retrieve import Filters, Retrieval, retrieve
@@ -82,6 +82,8 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
     # 2. a table across the reports on a company, a figure read from its table cell; else compose or generate
     # (each refuses on weak evidence), verified
     figure = table_answer(library, question, filters, evidence.hits) or figure_from_tables(library, evidence)
+    note = figure if isinstance(figure, str) else ""  # a ratio not computed: which input no table prints
+    figure = None if isinstance(figure, str) else figure
     if figure is not None:
         result = figure
         yield result.text
@@ -92,12 +94,15 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
         result = numbered_by_appearance(extractive(evidence, library.embedder))
         yield result.text
     result = numbered_by_appearance(result)  # a generated answer streams with passage numbers
+    if note:
+        result = replace(result, reason=" ".join(part for part in (result.reason, note) if part))
 
     # 3. the answer, with all hits shown and timings
     timings = {"retrieve": _ms(retrieved - start), **result.timings_ms}
     timings["total"] = _ms(time.perf_counter() - start)
     shown = max(HITS_SHOWN, context_size) if result.mode == "llm" else HITS_SHOWN  # every [n] must resolve
-    hits = result.hits[:len(result.citations) + shown] if result.kind == "table" else evidence.hits[:shown]
+    cells = result.kind in ("table", "figure", "derived")  # their hits start with the passages their cells cite
+    hits = result.hits[:len(result.citations) + shown] if cells else evidence.hits[:shown]
     result = replace(result, hits=hits, timings_ms=timings)
     if conversation is not None:
         conversation.update(question, result)
@@ -120,9 +125,10 @@ def gather_evidence(library: Library, question: str, filters: Filters | None = N
     return replace(evidence, weights=weights, unseen=unseen)
 
 
-def figure_from_tables(library: Library, evidence: Evidence) -> Answer | None:
+def figure_from_tables(library: Library, evidence: Evidence) -> Answer | str | None:
     """The figure answer (:mod:`rag.figures`) with each cell cited by its row's line on the page; ``None``
-    when the question asks for no figure, names a company the library lacks, or no table holds the cell."""
+    when the question asks for no figure, names a company the library lacks, or no table holds the cell;
+    for a ratio some of whose inputs no table prints, the note saying which (the passage answer follows)."""
     start = time.perf_counter()
     if not evidence.hits or unknown_subject(evidence):
         return None
@@ -132,6 +138,8 @@ def figure_from_tables(library: Library, evidence: Evidence) -> Answer | None:
                           lambda doc_id: _entity(docs.get(doc_id)))
     if found is None:
         return None
+    if isinstance(found, NotComputed):
+        return found.note
     text, figure = found
     cited: list[Hit] = []
     citations: list[Citation] = []

@@ -16,14 +16,14 @@ import operator
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from rag.tables import Cell, Row, Table, is_ratio_label, period_year, row_scale
 from rag.terms import YEAR, FinanceTerm, Query, content_terms, finance_terms, subject, vocabulary
 from rag.types import Figure, FigureCell, Hit
 
-__all__ = ["Found", "asks_figure", "find_cell", "figure_answer"]
+__all__ = ["Found", "NotComputed", "asks_figure", "find_cell", "figure_answer"]
 
 # Questions that want an explanation or a yes/no judgement get a passage, even when they name a line item.
 _NOT_A_FIGURE = re.compile(
@@ -46,6 +46,7 @@ _MARGIN_OF = re.compile(r"\b%?\s*margin\b|利润率", re.I)
 _OP_WORDS = {"minus": {"en": "less", "zh": "减"}, "percent": {"en": "as a % of", "zh": "占"}}
 _ITEM_PREFIX = re.compile(r"^(?:[一二三四五六七八九十]{1,2}、|其中 ?|减 ?|加 ?|less ?|add ?)")  # "三、营业利润", "减：所得税费用"
 _SHORT_PHRASE = 4  # characters: a shorter one-word phrase must be the whole label
+RIVAL_MARGIN = 1.0  # a line of the same name scoring within this of the chosen one is mentioned beside it
 MIN_LABEL_SCORE = 0.5  # a row whose label matches the metric's phrases worse than this is not the metric's row
 
 
@@ -58,6 +59,7 @@ class Found:
     cell: Cell
     score: float
     term: str
+    rival: Found | None = None  # the best other line printing the item with another value (restated, segment)
 
 
 def asks_figure(query: Query) -> bool:
@@ -68,10 +70,11 @@ def asks_figure(query: Query) -> bool:
 
 
 def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], Sequence[Table]],
-                  entity_of: Callable[[str], str]) -> tuple[str, Figure] | None:
+                  entity_of: Callable[[str], str]) -> tuple[str, Figure] | NotComputed | None:
     """``(answer text with [n] markers, the figure)`` for a figure question, or ``None`` when the tables of
     the hits' documents hold no cell for it. ``tables_of(doc_id)`` gives a document's tables,
-    ``entity_of(doc_id)`` the company it reports on. Marker [n] is ``figure.cells`` n.
+    ``entity_of(doc_id)`` the company it reports on. Marker [n] is ``figure.cells`` n. A ratio whose inputs
+    are not all printed gives :class:`NotComputed`, naming them.
 
     Besides one line item or ratio in one period, a question may ask for two terms combined ("EBITDA less
     capex", "capex as a % of revenue", "研发投入占营业收入的比重", "EBITDA % margin"), a term's change between
@@ -82,6 +85,7 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
     docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:3]
     pages = {(h.chunk.doc_id, p): rank for rank, h in reversed(list(enumerate(hits)))
              for p in range(h.chunk.page, h.chunk.page_end + 1)}
+    missing: tuple[str, ...] = ()
     for doc_id in docs:
         tables = tables_of(doc_id)
         if not tables:
@@ -95,7 +99,11 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
             figure = Figure(value=value.value, unit=value.unit, scale=value.scale, period=value.period,
                             entity=entity, metric=metric, formula="" if read else value.formula,
                             cells=value.cells)
-            return _sentence(query, figure), figure
+            text = _sentence(query, figure)
+            return (f"{text} {value.note}" if value.note and not figure.formula else text), figure
+        missing = missing or tuple(dict.fromkeys(ctx.missing))
+    if missing and terms:
+        return NotComputed(_metric_name(terms[0].name, query), missing, max(query.years, default=""), query.lang)
     return None
 
 
@@ -108,6 +116,24 @@ class _Ctx:
     doc_id: str
     query: Query
     entity: str = ""  # the company the document reports on, as its card names it ("四方科技")
+    missing: list[str] = field(default_factory=list)  # inputs of a formula no table prints
+
+
+@dataclass(frozen=True)
+class NotComputed:
+    """A ratio the tables cannot compute: which inputs no table prints for the period."""
+
+    metric: str
+    missing: tuple[str, ...]
+    period: str
+    lang: str
+
+    @property
+    def note(self) -> str:
+        inputs = "、".join(self.missing) if self.lang == "zh" else ", ".join(self.missing)
+        if self.lang == "zh":
+            return f"未计算{self.period}{self.metric}：表格中找不到{inputs}。"
+        return f"{self.metric} for {self.period or 'the period'} was not computed: no table prints {inputs}."
 
 
 @dataclass(frozen=True)
@@ -121,6 +147,7 @@ class _Value:
     period: str
     cells: tuple[FigureCell, ...]
     formula: str = ""
+    note: str = ""  # why this cell and not a competing one
 
 
 def _answer_value(terms: list[FinanceTerm], ctx: _Ctx) -> tuple[_Value, str] | None:
@@ -162,7 +189,7 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
     said = [p.casefold() for p in term.asked if p.casefold() in query.text.casefold()]
     asked = [p for p in term.asked if not any(p.casefold() != s and p.casefold() in s for s in said)]
     phrases = [_norm(p) for p in (*(term.printed if printed else ()), *asked) if len(_norm(p)) >= 2]
-    best: Found | None = None
+    candidates: list[Found] = []
     for table in tables:
         table_score = (0.6 if table.statement == term.statement else 0.0) + _page_score(pages, doc_id, table.page)
         if _PARENT_ONLY.search(table.title) and not _PARENT_ONLY.search(query.text):
@@ -181,9 +208,14 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
             if is_ratio_label(row.label) != (term.display == "percent"):
                 label -= 0.5  # "同比（%）" under 营业收入 is not the revenue
             score = label + table_score
-            if best is None or score > best.score:
-                best = Found(table, row, cell, score, name)
-    return best
+            candidates.append(Found(table, row, cell, score, name))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda f: -f.score)
+    best = candidates[0]
+    rival = next((f for f in candidates[1:] if f.cell.value != best.cell.value and _norm(f.row.label) ==
+                  _norm(best.row.label) and best.score - f.score < RIVAL_MARGIN), None)
+    return replace(best, rival=rival)
 
 
 def _qualified(row: Row, table: Table, query: Query, phrases: Sequence[str]) -> tuple[bool, float]:
@@ -230,8 +262,10 @@ def _one_label_score(label: str, phrases: list[str]) -> float:
     for phrase in phrases:
         if label == phrase:
             return 1.5
-        if len(phrase) < _SHORT_PHRASE and " " not in phrase:
-            continue  # "现金", "cash": only the line that is exactly that, not "支付其他与筹资活动有关的现金"
+        if " " not in phrase and (phrase.isascii() or len(phrase) < _SHORT_PHRASE):
+            continue  # "sales", "现金": only the line that is exactly that, not "Cost of sales", "…有关的现金"
+        if phrase.isascii() and re.search(rf"\bof\s+{re.escape(phrase)}$", label):
+            continue  # "cost of net revenues" is not the net revenues line
         if label.startswith(phrase) or label.endswith(phrase):
             best = max(best, 1.0 - 0.01 * (len(label) - len(phrase)))
         elif phrase in label:
@@ -279,7 +313,20 @@ def _direct(found: Found) -> _Value:
     if is_ratio_label(found.row.label) and not unit:
         unit = "%" if "%" in found.row.line or "率" in found.row.label else "x"
     return _Value(value, _unit_text(found.table, unit, found.row), scale, found.cell.period,
-                  (_figure_cell(1, found),), f"{found.cell.text} [1]")
+                  (_figure_cell(1, found),), f"{found.cell.text} [1]", _rival_note(found))
+
+
+def _rival_note(found: Found) -> str:
+    """One sentence on the competing line: where it is, what it prints, and why the chosen one won."""
+    rival = found.rival
+    if rival is None:
+        return ""
+    why = ("it stands on the statement of the line item" if found.table.statement == _term(found.term).statement
+           and rival.table.statement != found.table.statement else "it matches the question and the retrieved "
+           "pages better")
+    where = f"{rival.table.title or 'another table'}, page {rival.table.page}"
+    return f"{where} prints {rival.cell.text} on a line of the same name; this answer uses page {found.table.page}: " \
+           f"{why}."
 
 
 def _computed(term: FinanceTerm, period: str, ctx: _Ctx, depth: int) -> _Value | None:
@@ -293,8 +340,11 @@ def _computed(term: FinanceTerm, period: str, ctx: _Ctx, depth: int) -> _Value |
         else:
             value = _value(name, period, ctx, depth + 1)
         if value is None:
-            return None
-        parts[name] = value
+            ctx.missing.append(_metric_name(name, ctx.query))
+        else:
+            parts[name] = value
+    if len(parts) < len(set(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))):
+        return None
     if len({period_year(v.period) for v in parts.values()}) > 1 and not period:
         return None  # inputs from different years would compute nonsense
     try:

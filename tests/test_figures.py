@@ -78,6 +78,8 @@ def test_an_outflow_is_answered_as_its_size_from_the_cash_flow_statement(library
 def test_a_ratio_is_computed_with_its_formula_and_every_input_cited(library):
     result = answer("What was Acme's gross margin in 2023?", library, mode="extractive")
     assert result.kind == "derived"
+    for citation in result.citations:  # each cited passage is the hit the citation names, quoting the row
+        assert result.hits[citation.hit - 1].chunk.text[citation.start:citation.end] == citation.quote
     assert result.figure.value == pytest.approx((12400 - 7440) / 12400 * 100)
     assert result.figure.unit == "%" and "40%" in result.text
     assert {c.row for c in result.figure.cells} == {"Net sales", "Cost of sales"}
@@ -135,3 +137,9 @@ def test_averages_over_a_range_of_years_and_of_an_input_the_question_defines(lib
     turnover = answer("What was Acme's fixed asset turnover in 2023? Define it as 2023 revenue / (average PP&E "
                       "between 2022 and 2023).", library, mode="extractive")
     assert turnover.figure.value == pytest.approx(12400 / ((3100 + 2900) / 2))
+
+
+def test_a_ratio_with_an_input_no_table_prints_is_not_computed_and_the_answer_says_which(library):
+    result = answer("What was Acme's quick ratio in 2023?", library, mode="extractive")
+    assert result.kind != "derived" and result.figure is None
+    assert "not computed" in result.reason and "current liabilities" in result.reason
