@@ -103,7 +103,8 @@ def cross_report(asked: CrossQuestion, docs: dict[str, Document], tables_of: Cal
 
 def forecast_cell(asked: CrossQuestion, tables: Sequence[Table]) -> Found | None:
     """The asked metric's cell in the asked year's full-year column (2026E, not 1Q26E) of a report's tables;
-    rows of ratios and multiples (EV/Sales, 同比%) are not the metric unless it is one."""
+    rows of ratios and multiples (EV/Sales, 同比%) are not the metric unless it is one, and a row labelled as
+    the question says it (归母净利润) comes before the vocabulary's other lines (净利润)."""
     year = asked.year
     term = next((t for t in vocabulary() if t.name == asked.metric), None)
     if not year or term is None:
@@ -115,8 +116,20 @@ def forecast_cell(asked: CrossQuestion, tables: Sequence[Table]) -> Found | None
             continue
         rows = tuple(_full_year(row, year) for row in table.rows if ratio or not _multiple(row))
         kept.append(replace(table, rows=rows))
-    found = find_cell(asked.metric, kept, year, {}, kept[0].doc_id, analyze(asked.metric_label)) if kept else None
+    if not kept:
+        return None
+    said = _label_key(asked.metric_label)
+    own = [t for t in (replace(t, rows=tuple(r for r in t.rows if _label_key(r.label) == said)) for t in kept)
+           if t.rows]
+    query = analyze(asked.metric_label)
+    found = (find_cell(asked.metric, own, year, {}, kept[0].doc_id, query) if own else None) \
+        or find_cell(asked.metric, kept, year, {}, kept[0].doc_id, query)
     return found if found is not None and found.cell.value is not None else None
+
+
+def _label_key(label: str) -> str:
+    """A row label as compared with the question's words: no unit in brackets, no spaces, case folded."""
+    return re.sub(r"\s+", "", _UNIT.sub("", label)).casefold()
 
 
 def _multiple(row: Row) -> bool:

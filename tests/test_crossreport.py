@@ -324,3 +324,20 @@ def test_cell_values_match_by_number_or_by_word():
     assert cell_matches("HK$690.00 (from HK$750.00)", "690.00") and cell_matches("15,009 百万元", "15009")
     assert cell_matches("High Conviction Outperform (maintained)", "High Conviction Outperform")
     assert cell_matches("—", "—") and not cell_matches("—", "780.00") and not cell_matches("Buy", "—")
+
+
+def test_the_chat_page_shows_the_table_with_linked_markers_and_its_sentence(library, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from rag.settings import CONFIG_ENV, ENV
+
+    for variable in (*ENV.values(), CONFIG_ENV):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv(ENV["library"], str(library.settings.library))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180).run()
+    at = at.chat_input[0].set_value("哪些券商给了华远电气买入评级？").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "| 券商 | 日期 | 评级 | 目标价 |" in shown
+    assert "买入（维持）[**\\[3\\]**](#source-0-3)" in shown  # a cell's marker links to its source
+    assert "截至2026\\-04\\-02" in shown and "\\| 国金证券" not in shown  # the sentence, not the text table
