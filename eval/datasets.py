@@ -213,8 +213,17 @@ def _financebench_row(row: dict[str, Any]) -> Question:
         answerable=True,
         evidence=evidence,
         lang="en",
-        category=row.get("question_type"),
+        category=_financebench_category(row),
     )
+
+
+def _financebench_category(row: dict[str, Any]) -> str | None:
+    """FinanceBench's question type; a domain-relevant question that needs numerical reasoning is a figure
+    question too ("domain-relevant numerical"), beside the metrics-generated ones."""
+    kind = row.get("question_type")
+    if kind == "domain-relevant" and "numerical" in str(row.get("question_reasoning") or "").casefold():
+        return "domain-relevant numerical"
+    return kind
 
 
 def _finglm_row(row: dict[str, Any]) -> Question:

@@ -252,15 +252,18 @@ def _categories(systems: Mapping[str, SystemResults]) -> list[str]:
         return []
     header = ["category", "n"]
     for name in systems:
-        header += [f"{name} gold", f"{name} hit@5"]
+        header += [f"{name} gold", f"{name} hit@5", f"{name} numeric"]
     lines = []
     for category in sorted(table):
         cells = [category, str(len(next(iter(table[category].values()))))]
         for name in systems:
             scores = table[category][name]
-            cells += [fmt(_mean(s["contains_gold"] for s in scores)), fmt(_mean(_hit5(s) for s in scores))]
+            numeric = [bool(s["numeric"]) for s in scores if s.get("numeric") is not None]
+            cells += [fmt(_mean(s["contains_gold"] for s in scores)), fmt(_mean(_hit5(s) for s in scores)),
+                      f"{sum(numeric)}/{len(numeric)}" if numeric else "–"]
         lines.append(cells)
-    note = "hit@5 is the text hit where the evidence has text, else the page hit."
+    note = ("hit@5 is the text hit where the evidence has text, else the page hit; numeric: numeric matches / "
+            "questions whose gold holds a figure.")
     return ["", "## By category", "", note, "", _table(header, lines, markdown=True)]
 
 
