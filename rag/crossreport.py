@@ -95,7 +95,7 @@ def cross_report(asked: CrossQuestion, docs: dict[str, Document], tables_of: Cal
         return _refusal(asked, missing, len(covering))
     fields = COLUMNS if "forecast" in asked.fields else COLUMNS[:-1]
     table = AnswerTable(cells.columns(fields), fields, tuple(r.row for r in rows), sentence(asked, rows, covering))
-    flags = tuple(Flag("no_citation", f"{r.coverage.broker}: {c.value} (no line of the report prints it)")
+    flags = tuple(Flag("uncited_cell", f"{r.coverage.broker}: {c.value} (no line of its page prints it)")
                   for r in rows for c in r.row.cells if c.value != DASH and c.citation is None)
     return Answer(asked.text, _text(table), True, cells.citations(), cells.hits(), {}, flags, "", "extractive",
                   kind="table", table=table)

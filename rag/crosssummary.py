@@ -16,6 +16,7 @@ __all__ = ["COLUMNS", "ReportRow", "display_name", "money", "sentence"]
 
 # The order of a table answer's columns (the forecast column only when a forecast is asked).
 COLUMNS = ("broker", "date", "rating", "target_price", "forecast")
+SAME_SCALE = 3.0  # forecasts further apart than this factor are printed in different units
 _CURRENCY_ZH = {"HKD": "港元", "USD": "美元", "CNY": "元"}
 _SYMBOL = {"HKD": "HK$", "USD": "US$", "CNY": "RMB"}
 
@@ -96,10 +97,14 @@ def _targets(rows: Sequence[ReportRow], zh: bool) -> str:
 
 
 def _forecasts(rows: Sequence[ReportRow], asked: CrossQuestion, zh: bool) -> str:
+    """The range of the forecasts where they are one quantity: one unit where any is printed, and values within
+    a factor of :data:`SAME_SCALE` (RMB 828bn beside RMB 823,452mn is no range)."""
     stated = [r for r in rows if r.forecast_value is not None]
-    if not stated or len({r.unit for r in stated}) > 1:
+    units = {r.unit for r in stated if r.unit}
+    values = [abs(r.forecast_value or 0.0) for r in stated]
+    if not stated or len(units) > 1 or min(values) <= 0 or max(values) / min(values) > SAME_SCALE:
         return ""
-    unit = stated[0].unit
+    unit = units.pop() if units else ""
     span = _span([(r.forecast_value or 0.0, f"{r.forecast}{unit}" if zh else f"{r.forecast} {unit}".strip(),
                    r.cell("forecast")) for r in stated], zh)
     if zh:

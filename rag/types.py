@@ -124,7 +124,7 @@ class Citation:
 class Flag:
     """A verification finding: a sentence or number the cited evidence does not support."""
 
-    kind: str  # "unsupported_sentence" | "number_not_found" | "unknown_citation" | "no_citation"
+    kind: str  # "unsupported_sentence" | "number_not_found" | "unknown_citation" | "no_citation" | "uncited_cell"
     detail: str
 
 

@@ -27,6 +27,7 @@ FLAG_LABELS = {
     "number_not_found": "Number not found in the cited passage",
     "unknown_citation": "Cites a passage that was not retrieved",
     "no_citation": "Sentence without a citation",
+    "uncited_cell": "Table cell the report's text layer does not show",
 }
 FILTER_KEYS = {"filter_docs": [], "filter_publishers": [], "filter_from": None, "filter_to": None}
 
