@@ -90,7 +90,7 @@ def ours_document(path: Path) -> list[Table]:
     from ingest.tables import extract_tables
 
     loaded = load(path, ocr=False)
-    return extract_tables(clean_pages(loaded.pages, loaded.fmt), path.stem, path.name)
+    return extract_tables(clean_pages(loaded.pages, loaded.fmt), path.stem, path.name, path)
 
 
 def _plumber(strategy: str) -> Callable[[Path, int], list[Grid]]:

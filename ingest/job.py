@@ -310,7 +310,7 @@ def prepare(path: Path, doc_id: str, chunk_size: int, ocr: bool = True) -> _Prep
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"), fmt=loaded.fmt, meta=meta,
         ocr_pages=loaded.ocr_pages,
     )
-    return _Prepared(doc, chunks, extract_tables(pages, doc_id, path.name))
+    return _Prepared(doc, chunks, extract_tables(pages, doc_id, path.name, path if loaded.fmt == "pdf" else None))
 
 
 def embedding_text(chunk: Chunk) -> str:

@@ -4,8 +4,9 @@ pypdfium2 keeps a statement row on one text line with its label and all its peri
 (``Purchases of property, plant and equipment (PP&E) (1,577) (1,373) (1,420)`` under ``(Millions) 2018 2017
 2016``; ``归母净利润（百万元） 11,036 13,461 15,009`` under ``2024A 2025A 2026E``), so rows are read from lines:
 the values are the line's trailing printed numbers, the label what stands before them. Measured against
-pdfplumber and camelot on 38 labelled tables (docs/tables.md): ours reads 93% of the labelled cells at ~100
-pages/s, camelot's stream mode 67% at 5 pages/s, pdfplumber 16-27% at 2 pages/s.
+pdfplumber and camelot on 38 labelled tables (docs/tables.md): ours reads 96% of the labelled cells at ~90
+pages/s, camelot's stream mode 67% at 5 pages/s, pdfplumber 16-27% at 2 pages/s. A row that leaves a column
+empty is placed by its characters' positions on the PDF page (:class:`PdfPlacer`).
 A table without a period header (lists, org charts) is not a table here.
 
 Tables continued on the next page (rows before any header, the same number of values) carry the previous
@@ -15,9 +16,12 @@ page's header over.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
+from ingest.pdfpages import quote_char_indices
 from rag.tables import Cell, Row, Table, is_value_token, parse_period, parse_value, row_unit, scale_of
 from rag.terms import statement_headings
 
@@ -76,19 +80,34 @@ class _Open:
     currency: str
     continued_from: int = 0
     rows: list[Row] = field(default_factory=list)
+    header_line: str = ""  # the header's (last) line as printed, for placing a sparse row's values
+    header_page: int = 0
 
 
-def extract_tables(pages: Sequence[str], doc_id: str = "", source: str = "") -> list[Table]:
-    """The tables on the cleaned ``pages`` (page n is ``pages[n-1]``) of one document."""
+# Where a sparse row's values stand: (page, header page, header line, row line, values, columns) -> each
+# value's column index.
+Placer = Callable[[int, int, str, str, Sequence[str], int], list[int] | None]
+
+
+def extract_tables(pages: Sequence[str], doc_id: str = "", source: str = "", pdf: str | Path | None = None
+                   ) -> list[Table]:
+    """The tables on the cleaned ``pages`` (page n is ``pages[n-1]``) of one document. With the ``pdf`` the
+    pages come from, a row that leaves a column empty (Chinese statements print nothing there) has its
+    values placed under their columns by where the characters stand on the page."""
+    placer = PdfPlacer(pdf) if pdf is not None else None
     tables: list[Table] = []
-    for number, text in enumerate(pages, 1):
-        previous = tables[-1] if tables and tables[-1].page == number - 1 else None
-        tables.extend(page_tables(text, number, doc_id, source, previous))
+    try:
+        for number, text in enumerate(pages, 1):
+            previous = tables[-1] if tables and tables[-1].page == number - 1 else None
+            tables.extend(page_tables(text, number, doc_id, source, previous, placer))
+    finally:
+        if placer is not None:
+            placer.close()
     return tables
 
 
 def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
-                previous: Table | None = None) -> list[Table]:
+                previous: Table | None = None, placer: Placer | None = None) -> list[Table]:
     """The tables on one page's text; rows before any header continue ``previous`` (the last table of the
     page before) when they print as many values as it has columns. Two tables printed side by side (a
     broker's income statement beside its balance sheet) are read as two."""
@@ -96,7 +115,7 @@ def page_tables(text: str, page: int, doc_id: str = "", source: str = "",
     if sides is not None:
         left, right = sides
         return [*_tables(left, page, doc_id, source, previous), *_tables(right, page, doc_id, source, None)]
-    return _tables(text.split("\n"), page, doc_id, source, previous)
+    return _tables(text.split("\n"), page, doc_id, source, previous, placer)
 
 
 def _side_by_side(lines: list[str]) -> tuple[list[str], list[str]] | None:
@@ -176,7 +195,8 @@ def _row_parts(line: str) -> tuple[str, str] | None:
     return None
 
 
-def _tables(lines: list[str], page: int, doc_id: str, source: str, previous: Table | None) -> list[Table]:
+def _tables(lines: list[str], page: int, doc_id: str, source: str, previous: Table | None,
+            placer: Placer | None = None) -> list[Table]:
     found: list[_Open] = []
     current: _Open | None = None
     pending: list[str] = []  # label-only lines since the last row: a parent label or a wrapped label
@@ -184,7 +204,8 @@ def _tables(lines: list[str], page: int, doc_id: str, source: str, previous: Tab
     if previous is not None:
         carried = _Header(previous.columns, previous.periods, "")
         current = _Open(carried, page, 0, previous.title, previous.statement, previous.unit, previous.scale,
-                        previous.currency, continued_from=previous.continued_from or previous.page)
+                        previous.currency, continued_from=previous.continued_from or previous.page,
+                        header_line=previous.header_line, header_page=previous.header_page)
     index = -1
     while index + 1 < len(lines):
         index += 1
@@ -202,11 +223,15 @@ def _tables(lines: list[str], page: int, doc_id: str, source: str, previous: Tab
             _close(current, found)
             context = "\n".join(lines[context_start:index + 1])
             current = _open(header, page, index, lines, context)
+            current.header_line, current.header_page = lines[index].strip(), page
             pending = []
             continue
         if current is None:
             continue
-        row = _row(stripped, len(current.header.columns))
+        width = len(current.header.columns)
+        row = _row(stripped, width)
+        if row is None and placer is not None and current.header_line:
+            row = _row(stripped, width, sparse=True)  # placed below by the characters' positions
         if row is None:
             longest = MAX_LABEL * 2 if stripped.endswith((":", "：")) else MAX_LABEL  # a long section label
             prose = len(stripped) > longest or (stripped.endswith(_PROSE_END) and len(stripped) > 40)
@@ -232,14 +257,26 @@ def _tables(lines: list[str], page: int, doc_id: str, source: str, previous: Tab
             continue
         parent = _parent(pending) or _last_parent(current)
         label, unit = row_unit(_NOTE_REF.sub("", label).strip())
-        cells = tuple(Cell(text=v, value=parse_value(v), column=c, period=p)
-                      for v, c, p in zip(values, current.header.columns, current.header.periods, strict=True))
+        header = current.header
+        if len(values) < width:
+            placed = placer(page, current.header_page, current.header_line, raw_line, values, width) \
+                if placer else None
+            if placed is None:
+                pending = []
+                continue  # a row whose values cannot be placed is left out, never guessed
+            at = dict(zip(placed, values, strict=True))  # the empty columns get empty cells: rows stay full width
+            cells = tuple(Cell(text=at.get(i, ""), value=parse_value(at[i]) if i in at else None, column=c, period=p)
+                          for i, (c, p) in enumerate(zip(header.columns, header.periods, strict=True)))
+        else:
+            cells = tuple(Cell(text=v, value=parse_value(v), column=c, period=p)
+                          for v, c, p in zip(values, header.columns, header.periods, strict=True))
         current.rows.append(Row(label=label, cells=cells, line=raw_line, parent=parent, unit=unit))
         pending = []
     _close(current, found)
     return [Table(doc_id=doc_id, source=source, page=o.page, title=o.title, statement=o.statement, unit=o.unit,
                   scale=o.scale, columns=o.header.columns, periods=o.header.periods, rows=tuple(o.rows),
-                  continued_from=o.continued_from, currency=o.currency) for o in found]
+                  continued_from=o.continued_from, currency=o.currency, header_line=o.header_line,
+                  header_page=o.header_page) for o in found]
 
 
 def _stacked_header(lines: list[str], index: int) -> _Header | None:
@@ -425,8 +462,9 @@ def _currency(text: str) -> str:
     return ""
 
 
-def _row(line: str, width: int) -> tuple[str, list[str], str] | None:
-    """``(label, the last ``width`` values, line)`` of a table row; ``None`` for a line that is no row."""
+def _row(line: str, width: int, *, sparse: bool = False) -> tuple[str, list[str], str] | None:
+    """``(label, the last ``width`` values, line)`` of a table row; ``None`` for a line that is no row. With
+    ``sparse``, a row of fewer amounts than columns (each printed with separators or decimals)."""
     tokens = _GLUED.sub(" ", line).split()
     values: list[str] = []
     cut = len(tokens)
@@ -447,6 +485,9 @@ def _row(line: str, width: int) -> tuple[str, list[str], str] | None:
         amounts = [v for v in values if not v.endswith("%")]
         if len(amounts) == width and len(values) == 2 * width:
             values = amounts
+    if sparse and 0 < len(values) < width and all(re.search(r"\d[,.]\d", v) for v in values):
+        label = " ".join(tokens[:cut]).strip()
+        return (label, values, line) if re.search(r"[A-Za-z\u4e00-\u9fff]", label) or not label else None
     if len(values) < width:
         return None
     extra = values[: len(values) - width]
@@ -499,3 +540,76 @@ def _last_parent(current: _Open) -> str:
 def _close(current: _Open | None, found: list[_Open]) -> None:
     if current is not None and current.rows:
         found.append(current)
+
+
+class PdfPlacer:
+    """Places a sparse row's values under their columns by the x position of their characters on the PDF page:
+    each value goes to the column whose header stands nearest (pypdfium2 character boxes)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._pdf: Any = None
+        self._pages: dict[int, tuple[list[str], list[tuple[float, float]]]] = {}
+
+    def __call__(self, page: int, header_page: int, header_line: str, row_line: str, values: Sequence[str],
+                 width: int) -> list[int] | None:
+        chars, xs = self._page(page)
+        head_chars, head_xs = self._page(header_page or page)  # a continued table's header is on a page before
+        header_at = quote_char_indices(head_chars, header_line)
+        row_at = quote_char_indices(chars, row_line.split("\n")[-1])
+        if not header_at or not row_at:
+            return None
+        columns = _spans_in(head_chars, head_xs, header_at, _header_parts(header_line, width))
+        placed_values = _spans_in(chars, xs, row_at, list(values))
+        if columns is None or placed_values is None:
+            return None
+        placed = [min(range(width), key=lambda i: abs(columns[i] - x)) for x in placed_values]
+        return placed if len(set(placed)) == len(placed) and placed == sorted(placed) else None
+
+    def _page(self, page: int) -> tuple[list[str], list[tuple[float, float]]]:
+        if page not in self._pages:
+            import pypdfium2 as pdfium
+            import pypdfium2.raw as pdfium_c
+
+            if self._pdf is None:
+                self._pdf = pdfium.PdfDocument(self.path)
+            text = self._pdf[page - 1].get_textpage()
+            try:
+                count = text.count_chars()
+                chars = [chr(pdfium_c.FPDFText_GetUnicode(text.raw, i)) for i in range(count)]
+                boxes = [text.get_charbox(i) for i in range(count)]
+            finally:
+                text.close()
+            self._pages[page] = (chars, [(box[0], box[2]) for box in boxes])
+        return self._pages[page]
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
+
+
+def _header_parts(header_line: str, width: int) -> list[str]:
+    """The header line's last ``width`` column texts, as :func:`_header` reads them."""
+    found = _header(header_line)
+    return list(found.columns[-width:]) if found and len(found.columns) >= width else []
+
+
+def _spans_in(chars: Sequence[str], xs: Sequence[tuple[float, float]], line_at: Sequence[int],
+              parts: Sequence[str]) -> list[float] | None:
+    """The x centre of each of ``parts`` found in order inside the characters ``line_at`` of a line."""
+    if not parts:
+        return None
+    first, last = min(line_at), max(line_at)
+    window = list(chars[first:last + 1])
+    centres: list[float] = []
+    cursor = 0
+    for part in parts:
+        at = [i for i in quote_char_indices(window[cursor:], part)]
+        if not at:
+            return None
+        left = [xs[first + cursor + i][0] for i in at]
+        right = [xs[first + cursor + i][1] for i in at]
+        centres.append((min(left) + max(right)) / 2)
+        cursor += max(at) + 1
+    return centres

@@ -112,6 +112,8 @@ class Table:
     rows: tuple[Row, ...]
     continued_from: int = 0  # the page whose header this continuation carries over (0: none)
     currency: str = ""  # "USD", "CNY", "HKD" where the page says so
+    header_line: str = ""  # the header's (last) line as printed, and its page (a continuation's is earlier)
+    header_page: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)

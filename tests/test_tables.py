@@ -190,3 +190,35 @@ def test_a_long_line_of_numbers_is_read_quickly():
     start = time.perf_counter()
     page_tables(f"2019 2018\n{line}\n{line}", 1)
     assert time.perf_counter() - start < 1.0  # no backtracking blow-up in the header patterns
+
+
+def test_a_row_leaving_a_column_empty_is_placed_by_where_its_values_stand(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from ingest.loaders import load
+    from tests.pdfmaker import register_cjk_font
+
+    font = register_cjk_font()
+    path = tmp_path / "statement.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    pdf.setFont(font, 10)
+    rows = [("合并资产负债表", None, None), ("项目", "2019年12月31日", "2018年12月31日"),
+            ("货币资金", "905,402,299.44", "627,041,535.44"), ("应收票据", None, "4,668,878.50"),
+            ("预付款项", "31,290,450.41", None), ("存货", "637,768,124.78", "601,968,438.28")]
+    for i, (label, first, second) in enumerate(rows):
+        y = 780 - 18 * i
+        pdf.drawString(60, y, label)
+        for x, value in ((330, first), (480, second)):
+            if value:
+                pdf.drawRightString(x, y, value)
+    pdf.save()
+    pages = load(path, ocr=False).pages  # one line per row as the PDF prints it (a short page reflows when cleaned)
+    (without,) = extract_tables(pages)
+    assert [r.label for r in without.rows] == ["货币资金", "存货"]  # text alone cannot say which column is empty
+    (table,) = extract_tables(pages, pdf=path)
+    rows_by = {r.label: r for r in table.rows}
+    assert rows_by["应收票据"].cell("2018-12-31").value == 4668878.50
+    assert rows_by["应收票据"].cell("2019-12-31").value is None
+    assert rows_by["预付款项"].cell("2019-12-31").value == 31290450.41
+    assert len(rows_by["应收票据"].cells) == 2
