@@ -103,6 +103,12 @@ def line_boxes(boxes: Sequence[Box]) -> list[list[float]]:
     return lines
 
 
+def normalized_chars(chars: Sequence[str]) -> tuple[str, list[int]]:
+    """``chars`` as one string compared without spacing, width or case, and each of its characters' index in
+    ``chars`` (what :func:`quote_char_indices` searches; for callers that search one page many times)."""
+    return _normalized(chars)
+
+
 def _normalized(chars: Sequence[str]) -> tuple[str, list[int]]:
     """Characters compared without spacing, width or case, each mapped back to its index in ``chars``."""
     text, index = [], []

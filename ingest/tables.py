@@ -21,8 +21,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.pdfpages import quote_char_indices
-from rag.tables import Cell, Row, Table, is_value_token, parse_period, parse_value, row_unit, scale_of
+from ingest.pdfpages import normalized_chars
+from rag.tables import (
+    RELATIVE_PERIODS,
+    Cell,
+    Row,
+    Table,
+    is_value_token,
+    parse_period,
+    parse_value,
+    row_unit,
+    scale_of,
+)
 from rag.terms import statement_headings
 
 __all__ = ["extract_tables", "page_tables"]
@@ -55,7 +65,10 @@ _HEADER_MARK = "\x00"
 _YEAR_SPACED = re.compile(r"((?:19|20)\d{2})\s+(年度|年末|年初|年)")  # "2019 年度" as some reports set it
 _LABEL_BEFORE_YEAR = re.compile(r"(?<=[\u4e00-\u9fff）)\]])(?=(?:19|20)\d{2}(?:[AEFP]|年)?(?:\s|$))")  # "项目2024"
 _STUB_HEADER = re.compile(r"(?:项目|科目|附注|单位|年结[^ ]*|\s)+")
+_YEARISH = re.compile(r"(?:19|20)\d{2}|(?<![\d.,])\d{2}[AEFP]\b|\b[1-4]Q\d{2}")
+_RELATIVE = re.compile("|".join(sorted(RELATIVE_PERIODS, key=len, reverse=True)))
 _PROSE_END = ("。", ".", "；", ";")  # a line ending in a colon heads the rows under it
+MAX_HEADER = 300  # characters: a longer line is prose, never a header
 MAX_LABEL = 120  # characters: a longer line is prose, which ends a table
 _HEADER_PART = 10  # characters: a longer line under a header is a row label, not a wrapped header cell
 MAX_GAP = 12  # label-only lines in a row a table tolerates (section labels, wrapped labels, 报表 rows left empty)
@@ -158,6 +171,8 @@ def _rows_split(lines: list[str], index: int) -> bool:
 
 def _twin_header(line: str) -> tuple[str, str] | None:
     """A header line of two equal runs of periods, cut before the second run's label (or between the runs)."""
+    if len(line) > MAX_HEADER or len(_YEARISH.findall(line)) < 4:
+        return None  # most lines: cheaper to rule out than to parse every word
     tokens = _spaced_periods(line).split()
     kinds = [bool(parse_period(t)) for t in tokens]
     runs: list[tuple[int, int]] = []
@@ -366,6 +381,8 @@ def _wrapped_header(lines: list[str], index: int, header: _Header | None) -> _He
 
 def _header(line: str) -> _Header | None:
     """A line ending in two or more period headers (and change columns): ``(Millions) 2018 2017 2016``."""
+    if len(line) > MAX_HEADER or (len(_YEARISH.findall(line)) < 2 and not _RELATIVE.search(line)):
+        return None  # most lines name no two periods: ruled out before the word-by-word reading
     line = _spaced_periods(line)
     tokens = [(m.group(0), m.start()) for m in _HEADER_TOKEN.finditer(line)]
     columns: list[str] = []
@@ -549,24 +566,19 @@ class PdfPlacer:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._pdf: Any = None
-        self._pages: dict[int, tuple[list[str], list[tuple[float, float]]]] = {}
+        self._pages: dict[int, _PageText] = {}
 
     def __call__(self, page: int, header_page: int, header_line: str, row_line: str, values: Sequence[str],
                  width: int) -> list[int] | None:
-        chars, xs = self._page(page)
-        head_chars, head_xs = self._page(header_page or page)  # a continued table's header is on a page before
-        header_at = quote_char_indices(head_chars, header_line)
-        row_at = quote_char_indices(chars, row_line.split("\n")[-1])
-        if not header_at or not row_at:
-            return None
-        columns = _spans_in(head_chars, head_xs, header_at, _header_parts(header_line, width))
-        placed_values = _spans_in(chars, xs, row_at, list(values))
-        if columns is None or placed_values is None:
+        head = self._page(header_page or page)  # a continued table's header is on a page before
+        columns = head.centres(header_line, _header_parts(header_line, width))
+        placed_values = self._page(page).centres(row_line.split("\n")[-1], values)
+        if columns is None or placed_values is None or len(columns) != width:
             return None
         placed = [min(range(width), key=lambda i: abs(columns[i] - x)) for x in placed_values]
         return placed if len(set(placed)) == len(placed) and placed == sorted(placed) else None
 
-    def _page(self, page: int) -> tuple[list[str], list[tuple[float, float]]]:
+    def _page(self, page: int) -> _PageText:
         if page not in self._pages:
             import pypdfium2 as pdfium
             import pypdfium2.raw as pdfium_c
@@ -580,7 +592,8 @@ class PdfPlacer:
                 boxes = [text.get_charbox(i) for i in range(count)]
             finally:
                 text.close()
-            self._pages[page] = (chars, [(box[0], box[2]) for box in boxes])
+            norm, index = normalized_chars(chars)
+            self._pages[page] = _PageText(norm, index, [(box[0], box[2]) for box in boxes])
         return self._pages[page]
 
     def close(self) -> None:
@@ -589,27 +602,33 @@ class PdfPlacer:
             self._pdf = None
 
 
+@dataclass(frozen=True)
+class _PageText:
+    """A page's characters compared without spacing, width or case, and each one's left and right x."""
+
+    norm: str
+    index: list[int]
+    xs: list[tuple[float, float]]
+
+    def centres(self, line: str, parts: Sequence[str]) -> list[float] | None:
+        """The x centre of each of ``parts``, found in order inside ``line`` on the page."""
+        key = normalized_chars(line)[0]
+        at = self.norm.find(key) if key else -1
+        if at < 0 or not parts:
+            return None
+        end, cursor, found = at + len(key), at, []
+        for part in parts:
+            piece = normalized_chars(part)[0]
+            start = self.norm.find(piece, cursor, end) if piece else -1
+            if start < 0:
+                return None
+            chars = [self.index[i] for i in range(start, start + len(piece))]
+            found.append((min(self.xs[c][0] for c in chars) + max(self.xs[c][1] for c in chars)) / 2)
+            cursor = start + len(piece)
+        return found
+
+
 def _header_parts(header_line: str, width: int) -> list[str]:
     """The header line's last ``width`` column texts, as :func:`_header` reads them."""
     found = _header(header_line)
     return list(found.columns[-width:]) if found and len(found.columns) >= width else []
-
-
-def _spans_in(chars: Sequence[str], xs: Sequence[tuple[float, float]], line_at: Sequence[int],
-              parts: Sequence[str]) -> list[float] | None:
-    """The x centre of each of ``parts`` found in order inside the characters ``line_at`` of a line."""
-    if not parts:
-        return None
-    first, last = min(line_at), max(line_at)
-    window = list(chars[first:last + 1])
-    centres: list[float] = []
-    cursor = 0
-    for part in parts:
-        at = [i for i in quote_char_indices(window[cursor:], part)]
-        if not at:
-            return None
-        left = [xs[first + cursor + i][0] for i in at]
-        right = [xs[first + cursor + i][1] for i in at]
-        centres.append((min(left) + max(right)) / 2)
-        cursor += max(at) + 1
-    return centres

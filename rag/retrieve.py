@@ -360,12 +360,14 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     of the matched documents cover (period, date or file name), those documents are preferred.
     """
     found: dict[str, tuple[str, str]] = {}  # doc_id -> (name, field) of its longest matching name
+    matched_by: dict[str, set[str]] = {}  # doc_id -> every field a name of it was matched by
     runs = _word_runs(question)
     for doc in documents:
         for name in _names(doc):
-            if (name.key in question if name.cjk else name.key in runs) and \
-                    len(name.said) > len(found.get(doc.doc_id, ("", ""))[0]):
-                found[doc.doc_id] = (name.said, name.field)
+            if name.key in question if name.cjk else name.key in runs:
+                matched_by.setdefault(doc.doc_id, set()).add(name.field)
+                if len(name.said) > len(found.get(doc.doc_id, ("", ""))[0]):
+                    found[doc.doc_id] = (name.said, name.field)
     if not found:  # short forms in capitals: "MGM" for MGM Resorts, "JPM" for JPMorgan
         for short in _short_forms(question):
             for doc in documents:
@@ -376,6 +378,11 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
+    both = [d for d in chosen if {"company", "publisher"} <= matched_by.get(d.doc_id, set())]
+    if both:  # "J.P. Morgan's target on Tencent": the broker's reports on the company, not every report on it
+        chosen = both
+        found = {d.doc_id: (f"{_said(d, 'publisher', question, runs)}, {_said(d, 'company', question, runs)}",
+                            "publisher, company") for d in both}
     years = set(YEAR.findall(question))
     in_period = [d for d in chosen if years & _doc_years(d)]
     chosen = in_period or chosen
@@ -384,6 +391,12 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     titles = [d.title for d in chosen]
     label = "; ".join(titles[:3]) + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
     return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label)
+
+
+def _said(doc: Document, field: str, question: str, runs: set[str]) -> str:
+    """The name of ``doc``'s ``field`` the question says (the longest one)."""
+    said = [n.said for n in _names(doc) if n.field == field and (n.key in question if n.cjk else n.key in runs)]
+    return max(said, key=len, default="")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 __all__ = ["Cell", "Row", "Table", "parse_period", "parse_value", "row_unit", "scale_of", "table_from_dict",
            "tables_from_json", "tables_to_json"]
@@ -144,6 +145,7 @@ def is_value_token(token: str) -> bool:
     return token in DASHES or parse_value(token) is not None
 
 
+@lru_cache(maxsize=8192)
 def parse_period(header: str) -> str:
     """A column header as a period: "FY2018"/"2018"/"2018年" -> "2018", "2026E" -> "2026E", "2024Q2"/"2Q24" ->
     "2024Q2", "2023年12月31日"/"December 31, 2023" -> "2023-12-31", 本期 -> "current"; "" when it is none."""

@@ -214,6 +214,19 @@ def test_scope_names_come_from_file_names_and_legal_names():
     assert detect_scope("What does the annual report say about 2019 revenue?", docs) is None
 
 
+def test_a_question_naming_a_broker_and_a_company_is_scoped_to_that_brokers_reports_on_it():
+    docs = [_doc("jpm", "JP-700.pdf", company="Tencent", publisher="J.P. Morgan"),
+            _doc("ubs", "UBS-700.pdf", company="Tencent", publisher="UBS"),
+            _doc("jpm-other", "jpm-bank.pdf", company="China Merchants Bank", publisher="J.P. Morgan"),
+            _doc("dw", "dw.pdf", company="阳光电源", publisher="东吴证券"), _doc("gj", "gj.pdf", company="阳光电源",
+                                                                      publisher="国金证券")]
+    jpm = detect_scope("What was J.P. Morgan's previous target price on Tencent?", docs)
+    assert jpm.doc_ids == ("jpm",) and jpm.matched == "J.P. Morgan, Tencent"
+    assert detect_scope("Which brokers rate Tencent a buy?", docs).doc_ids == ("jpm", "ubs")
+    assert detect_scope("东吴证券对阳光电源的评级", docs).doc_ids == ("dw",)
+    assert detect_scope("东吴证券最近的报告", docs).doc_ids == ("dw",)
+
+
 def test_finance_vocabulary_finds_line_items_the_question_does_not_say(shared):
     capex = retrieve(shared, "What was 3M's capex in 2018?")
     assert ids(capex)[0] == "3m18:0"  # "Purchases of property, plant and equipment"
