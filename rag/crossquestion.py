@@ -93,15 +93,21 @@ class CrossQuestion:
     revision: str = ""
     latest: bool = False
     across: bool = False
+    brokers: tuple[str, ...] = ()  # the brokers the question names: their reports' row only
 
 
 def cross_question(question: str, found: Sequence[Company], publishers: Iterable[str] = ()) -> CrossQuestion | None:
     """The :class:`CrossQuestion` of ``question`` about one of the companies ``found``; ``None`` when it
-    names none of them, asks no field, or names a broker (``publishers`` and their nicknames)."""
+    names none of them, asks no field, asks one broker's forecast, or names a broker (``publishers`` and
+    their nicknames) with no report on the company. A question naming brokers that cover the company ("交银
+    国际给阳光电源的目标价", "J.P. Morgan's rating on Tencent") keeps their reports' rows only."""
     text = unicodedata.normalize("NFKC", question)
     company = find_company(text, found)
-    if company is None or broker_named(text, [*publishers, *company.brokers]):
+    if company is None:
         return None
+    brokers = tuple(b for b in company.brokers if any(_mentions(text, n) for n in broker_names(b)))
+    if not brokers and broker_named(text, [*publishers, *company.brokers]):
+        return None  # a broker that has no report on the company: the usual answer says what the library holds
     query = analyze(question)
     names = {t.name for t in query.finance}
     ratings = _ratings_asked(text)
@@ -120,12 +126,12 @@ def cross_question(question: str, found: Sequence[Company], publishers: Iterable
         fields.append("forecast")
     if not fields and (revision or _LATEST.search(text) or _EVERYTHING.search(text)):
         fields = ["rating", "target_price"]
-    if not fields:
-        return None
+    if not fields or (brokers and "forecast" in fields):
+        return None  # one broker's forecast is a figure answer citing its cell
     year = query.years[-1] if query.years else _default_year(text, company)
     label = _label(metric, question, query.lang) if metric else ""
     return CrossQuestion(question, query.lang, company, tuple(fields), metric.name if metric else "", label, year,
-                         ratings, bound, revision, bool(_LATEST.search(text)), across)
+                         ratings, bound, revision, bool(_LATEST.search(text)), across, brokers)
 
 
 def broker_named(text: str, publishers: Iterable[str]) -> bool:

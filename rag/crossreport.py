@@ -152,8 +152,11 @@ def _reports(asked: CrossQuestion, filters: Filters | None) -> list[Coverage] | 
     where one report is left, the question does not say it asks across reports and it asks a forecast or is
     scoped to that report: then it is that report's question (a figure answer cites the cell)."""
     kept = sorted((r for r in asked.company.reports if _in_filters(r, filters)), key=lambda r: not r.date)
+    if asked.brokers:
+        kept = [r for r in kept if r.broker in asked.brokers]
     scoped = filters is not None and bool(filters.doc_ids)
-    if not kept or (len(kept) == 1 and not asked.across and (scoped or "forecast" in asked.fields)):
+    if not kept or (len(kept) == 1 and not asked.across and not asked.brokers
+                    and (scoped or "forecast" in asked.fields)):
         return None
     if asked.latest:
         newest = {r.broker or r.doc_id: r for r in kept}

@@ -149,9 +149,11 @@ def test_english_forecasts_keep_the_row_unit_and_a_dash_for_a_report_without_a_t
     assert_cited(result)
 
 
-def test_a_question_naming_one_broker_or_scoped_to_one_report_goes_the_usual_way(library):
-    assert answer("国金证券给华远电气的目标价是多少？", library, mode="extractive").kind != "table"
-    assert answer("What is Nomura's target price on Dragon Games?", library, mode="extractive").kind != "table"
+def test_a_question_naming_one_broker_gets_its_row_and_one_scoped_to_a_report_goes_the_usual_way(library):
+    one = answer("国金证券给华远电气的目标价是多少？", library, mode="extractive")
+    assert one.kind == "table" and [row.cells[0].value for row in one.table.rows] == ["国金证券"]
+    nomura = answer("What is Nomura's target price on Dragon Games?", library, mode="extractive")
+    assert nomura.kind == "table" and [row.cells[0].value for row in nomura.table.rows] == ["Nomura"]
     doc = next(d for d in library.store.documents() if d.source.startswith("20260402"))
     scoped = answer("华远电气的目标价是多少？", library, filters=Filters(doc_ids=(doc.doc_id,)), mode="extractive")
     assert scoped.kind != "table"
@@ -208,11 +210,20 @@ def test_cross_report_questions_name_a_company_and_a_field(question, fields):
     assert asked is not None and asked.fields == fields
 
 
-@pytest.mark.parametrize("question", [
-    "国金对阳光电源的评级是什么？", "What is JPMorgan's price target on Tencent?", "中金给腾讯的目标价",
-    "小摩对腾讯的评级", "阳光电源的主营业务是什么？", "宁德时代的目标价", "What does Tencent do?",
+@pytest.mark.parametrize(("question", "broker"), [
+    ("国金对阳光电源的评级是什么？", "国金证券"), ("What is JPMorgan's price target on Tencent?", "J.P. Morgan"),
+    ("小摩对腾讯的评级", "J.P. Morgan"), ("中金给腾讯的目标价", "中金公司"),
 ])
-def test_a_broker_named_no_field_or_an_unknown_company_is_not_cross_report(question):
+def test_a_broker_named_with_a_card_field_keeps_that_brokers_row(question, broker):
+    asked = cross_question(question, FOUND, PUBLISHERS)
+    assert asked is not None and asked.brokers == (broker,)
+
+
+@pytest.mark.parametrize("question", [
+    "国金预测阳光电源2026年的归母净利润",  # one broker's forecast: a figure answer cites its cell
+    "阳光电源的主营业务是什么？", "宁德时代的目标价", "What does Tencent do?",
+])
+def test_one_brokers_forecast_no_field_or_an_unknown_company_is_not_cross_report(question):
     assert cross_question(question, FOUND, PUBLISHERS) is None
 
 
