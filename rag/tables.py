@@ -37,7 +37,8 @@ PERIOD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:FY|CY)\s?'?((?:19|20)?\d{2})([AEFP])?$", re.I), "fy"),
     (re.compile(r"^((?:19|20)\d{2})\s*([AEFP]|年度?(?:预测|实际)?)?$", re.I), "year"),
     (re.compile(r"^((?:19|20)\d{2})\s*年\s*(末|底)$"), "year_end"),
-    (re.compile(r"^(\d{2})([AEFP])$", re.I), "short_year"),
+    (re.compile(r"^(\d{2})([AEFP]|CL|CLe|e)$", re.I), "short_year"),  # 26E; 26CL (CLSA's estimate)
+    (re.compile(r"^(?:0?[1369]|12)/(\d{2})([AEFP])?$", re.I), "month_year"),  # 12/25, 3/26e: a fiscal year end
     (re.compile(r"^((?:19|20)\d{2})[/-]?(?:Q|年第?)([1-4])(?:季度?)?([AEFP])?$", re.I), "quarter"),
     (re.compile(r"^([1-4])Q((?:19|20)?\d{2})([AEFP])?$", re.I), "quarter_rev"),
     (re.compile(r"^((?:19|20)\d{2})\s*年?\s*(H1|H2|1H|2H|上半年|下半年|半年度)([AEFP])?$", re.I), "half"),
@@ -168,7 +169,9 @@ def parse_period(header: str) -> str:
         if kind == "year_end":
             return f"{match[1]}-12-31"
         if kind == "short_year":
-            return f"20{match[1]}{match[2].upper()}"
+            return f"20{match[1]}{'A' if match[2].upper() == 'A' else 'E'}"
+        if kind == "month_year":
+            return f"20{match[1]}{(match[2] or '').upper()}"
         if kind == "quarter":
             return f"{match[1]}Q{match[2]}{(match[3] or '').upper()}"
         if kind == "quarter_rev":

@@ -21,6 +21,7 @@ def test_printed_values_parse_with_sign_scale_and_cut_cells_rejected(printed, va
     ("FY2018", "2018"), ("FY18", "2018"), ("2019年", "2019"), ("2019年度", "2019"), ("2026E", "2026E"),
     ("2024A", "2024A"), ("2Q24", "2024Q2"), ("2023年12月31日", "2023-12-31"), ("December 31, 2023", "2023-12-31"),
     ("July 29, 2023", "2023-07-29"), ("本期", "current"), ("上年同期", "previous"), ("Total", ""), ("2025H1", "2025H1"),
+    ("26E", "2026E"), ("26CL", "2026E"), ("12/26e", "2026E"), ("12/24", "2024"), ("7/29", ""), ("2019年末", "2019-12-31"),
 ])
 def test_column_headers_resolve_to_periods(header, period):
     assert parse_period(header) == period
