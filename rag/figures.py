@@ -375,11 +375,17 @@ def _joined_cells(values: list[_Value]) -> tuple[tuple[FigureCell, ...], list[st
         offset = len(cells)
         cells.extend(replace(c, n=c.n + offset) for c in value.cells)
         if len(value.cells) == 1 and value.formula.endswith("[1]"):
-            texts.append(f"{value.cells[0].text} [{offset + 1}]")
-        else:
-            markers = "".join(f"[{c.n + offset}]" for c in value.cells)
-            texts.append(f"{format_value(value.value, value.unit)}{'%' if value.unit == '%' else ''} {markers}")
+            cell = value.cells[0]
+            shown = cell.text if cell.value == value.value else format_value(value.value, value.unit)  # an outflow
+            texts.append(f"{shown} [{offset + 1}]")
+        else:  # a computed input shows how it was computed, its markers renumbered
+            inner = re.sub(r"\[(\d+)\]", partial(_shifted, offset=offset), value.formula)
+            texts.append(f"({inner})")
     return tuple(cells), texts
+
+
+def _shifted(marker: re.Match[str], offset: int) -> str:
+    return f"[{int(marker.group(1)) + offset}]"
 
 
 def _combine(op: str, left: _Value, right: _Value, query: Query) -> _Value | None:
