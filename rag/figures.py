@@ -100,7 +100,8 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
                             entity=entity, metric=metric, formula="" if read else value.formula,
                             cells=value.cells)
             text = _sentence(query, figure)
-            return (f"{text} {value.note}" if value.note and not figure.formula else text), figure
+            joined = "" if query.lang == "zh" else " "
+            return (f"{text}{joined}{value.note}" if value.note and not figure.formula else text), figure
         missing = missing or tuple(dict.fromkeys(ctx.missing))
     if missing and terms:
         return NotComputed(_metric_name(terms[0].name, query), missing, max(query.years, default=""), query.lang)
@@ -299,13 +300,13 @@ def _value(name: str, period: str, ctx: _Ctx, depth: int = 0) -> _Value | None:
     found = find_cell(name, ctx.tables, period, ctx.pages, ctx.doc_id, ctx.query, printed=term.kind != "ratio",
                       entity=ctx.entity)
     if found is not None:
-        return _direct(found)
+        return _direct(found, ctx.query.lang)
     if term.formula and depth < 3:
         return _computed(term, period, ctx, depth)
     return None
 
 
-def _direct(found: Found) -> _Value:
+def _direct(found: Found, lang: str = "en") -> _Value:
     unit, scale = row_scale(found.row, found.table)
     value = found.cell.value or 0.0
     if value < 0 and (_OUTFLOW.search(found.row.label) or found.term in _OUTFLOW_TERMS):
@@ -313,17 +314,24 @@ def _direct(found: Found) -> _Value:
     if is_ratio_label(found.row.label) and not unit:
         unit = "%" if "%" in found.row.line or "率" in found.row.label else "x"
     return _Value(value, _unit_text(found.table, unit, found.row), scale, found.cell.period,
-                  (_figure_cell(1, found),), f"{found.cell.text} [1]", _rival_note(found))
+                  (_figure_cell(1, found),), f"{found.cell.text} [1]", _rival_note(found, lang))
 
 
-def _rival_note(found: Found) -> str:
+def _rival_note(found: Found, lang: str) -> str:
     """One sentence on the competing line: where it is, what it prints, and why the chosen one won."""
     rival = found.rival
     if rival is None:
         return ""
-    why = ("it stands on the statement of the line item" if found.table.statement == _term(found.term).statement
-           and rival.table.statement != found.table.statement else "it matches the question and the retrieved "
-           "pages better")
+    on_statement = found.table.statement == _term(found.term).statement and rival.table.statement != found.table.statement
+    parent = bool(_PARENT_ONLY.search(rival.table.title)) and not _PARENT_ONLY.search(found.table.title)
+    if lang == "zh":
+        why = "问题未问母公司，取合并报表" if parent else "所取行位于该科目所属的报表" if on_statement else \
+            "所取行与问题和检索到的页面更相符"
+        return f"另：第{rival.table.page}页{rival.table.title or '另一表格'}同名行为{rival.cell.text}；本回答取第" \
+               f"{found.table.page}页，因为{why}。"
+    why = "the consolidated statement, as the question does not ask for the parent company's" if parent else \
+        "it stands on the statement of the line item" if on_statement else \
+        "it matches the question and the retrieved pages better"
     where = f"{rival.table.title or 'another table'}, page {rival.table.page}"
     return f"{where} prints {rival.cell.text} on a line of the same name; this answer uses page {found.table.page}: " \
            f"{why}."
