@@ -162,7 +162,7 @@ def _answer_value(terms: list[FinanceTerm], ctx: _Ctx) -> tuple[_Value, str] | N
         op, left, right = combined
         def pair(year: str) -> _Value | None:
             a, b = _value(left, year, ctx), _value(right, year, ctx)
-            return _combine(op, a, b, query) if a and b else None
+            return _combine(op, a, b) if a and b else None
         metric = f"{_metric_name(left, query)} {_OP_WORDS[op][query.lang]} {_metric_name(right, query)}"
         value = _averaged_over(years, pair) if _AVERAGE.search(focus) and len(years) >= 2 else pair(period)
         return (value, metric) if value else None
@@ -396,7 +396,7 @@ def _shifted(marker: re.Match[str], offset: int) -> str:
     return f"[{int(marker.group(1)) + offset}]"
 
 
-def _combine(op: str, left: _Value, right: _Value, query: Query) -> _Value | None:
+def _combine(op: str, left: _Value, right: _Value) -> _Value | None:
     """``left`` less ``right`` (an amount in ``left``'s unit) or ``left`` as a percentage of ``right``."""
     a, b = left.value * left.scale, right.value * right.scale
     cells, (ta, tb) = _joined_cells([left, right])
@@ -471,7 +471,7 @@ def _combination(focus: str, terms: list[FinanceTerm]) -> tuple[str, str, str] |
             if left and right and left[0].name != right[0].name:
                 return op, left[0].name, right[0].name
     margin = _MARGIN_OF.search(focus)
-    if margin and terms and terms[0].kind == "figure" or (margin and terms and terms[0].display == "amount"):
+    if margin and terms and (terms[0].kind == "figure" or terms[0].display == "amount"):  # "EBITDA % margin"
         return "percent", terms[0].name, "revenue"
     return None
 
