@@ -65,7 +65,8 @@ _HEADER_MARK = "\x00"
 _YEAR_SPACED = re.compile(r"((?:19|20)\d{2})\s+(年度|年末|年初|年)")  # "2019 年度" as some reports set it
 _LABEL_BEFORE_YEAR = re.compile(r"(?<=[\u4e00-\u9fff）)\]])(?=(?:19|20)\d{2}(?:[AEFP]|年)?(?:\s|$))")  # "项目2024"
 _STUB_HEADER = re.compile(r"(?:项目|科目|附注|单位|年结[^ ]*|\s)+")
-_YEARISH = re.compile(r"(?:19|20)\d{2}|(?<![\d.,])\d{2}[AEFP]\b|\b[1-4]Q\d{2}")
+_YEARISH = re.compile(r"(?:19|20)\d{2}|(?<![\d.,])\d{2}(?:[AEFP]|CL)\b|\b[1-4]Q\d{2}|\b(?:0?[1369]|12)/\d{2}[AEFP]?\b",
+                      re.I)
 _RELATIVE = re.compile("|".join(sorted(RELATIVE_PERIODS, key=len, reverse=True)))
 _PROSE_END = ("。", ".", "；", ";")  # a line ending in a colon heads the rows under it
 MAX_HEADER = 300  # characters: a longer line is prose, never a header

@@ -23,7 +23,7 @@ from rag.crosssummary import COLUMNS, ReportRow, display_name, money, sentence
 from rag.figures import Found, find_cell
 from rag.library import Library
 from rag.retrieve import Filters
-from rag.tables import Row, Table, is_ratio_label, row_scale
+from rag.tables import Row, Table, is_ratio_label, is_ratio_section, row_scale
 from rag.terms import analyze, vocabulary
 from rag.types import Answer, AnswerTable, Chunk, Citation, Document, Flag, Hit, TableCell, TableRow
 
@@ -114,6 +114,8 @@ def forecast_cell(asked: CrossQuestion, tables: Sequence[Table]) -> Found | None
     for table in tables:
         if not any(p.startswith(year) for p in table.periods):
             continue
+        if not ratio and is_ratio_section(table.title):
+            continue  # "Revenue" under "Growth" is revenue growth
         rows = tuple(_full_year(row, year) for row in table.rows if ratio or not _multiple(row))
         kept.append(replace(table, rows=rows))
     if not kept:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from rag.tables import Cell, Row, Table, is_ratio_label, period_year, row_scale
+from rag.tables import Cell, Row, Table, is_ratio_label, is_ratio_section, period_year, row_scale
 from rag.terms import YEAR, FinanceTerm, Query, content_terms, finance_terms, subject, vocabulary
 from rag.types import Figure, FigureCell, Hit
 
@@ -206,8 +206,9 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
             if not qualified:
                 continue
             label += 0.3 * carried  # "net PPNE": the line that also says "net"
-            if is_ratio_label(row.label) != (term.display == "percent"):
-                label -= 0.5  # "同比（%）" under 营业收入 is not the revenue
+            ratio_row = is_ratio_label(row.label) or is_ratio_section(row.parent) or is_ratio_section(table.title)
+            if ratio_row != (term.display == "percent"):
+                label -= 0.5  # "同比（%）" under 营业收入, "Revenue" in a "Growth" table: not the revenue
             score = label + table_score
             candidates.append(Found(table, row, cell, score, name))
     if not candidates:

@@ -70,7 +70,7 @@ _CN_UNIT = re.compile(r"(?:单位|金额单位|币种)\s*[:：]\s*(?:人民币)?
 _CN_BRACKET = re.compile(r"[（(]\s*(?:人民币|港币|港元|美元|rmb|hk\$|us\$)?\s*(亿|百万|千万|万|千)\s*(?:元|港元|美元)?\s*[)）]",
                          re.I)  # "(人民币百万)", "（百万元）" in a table's title line
 _LABEL_UNIT = re.compile(r"[（(]\s*([^()（）]{0,12}?)\s*[)）]\s*$")
-_PERCENT_LABEL = re.compile(r"%|率|\bratio\b|\brate\b|\byoy\b|同比|增速|增长|占比|比重|\bpct\b|倍|\(x\)|\bp/?e\b|\bp/?b\b|"
+_PERCENT_LABEL = re.compile(r"%|率|\bratio\b|\brate\b|\byoy\b|\bgrowth\b|同比|增速|增长|占比|比重|\bpct\b|倍|\(x\)|\bp/?e\b|\bp/?b\b|"
                             r"\bev/ebitda\b", re.I)
 
 
@@ -238,6 +238,16 @@ def row_scale(row: Row, table: Table) -> tuple[str, float]:
     if is_ratio_label(row.label) or re.search(r"per\s+share|每股|eps\b", row.label, re.I):
         return "", 1.0
     return table.unit, table.scale
+
+
+_RATIO_SECTION = re.compile(r"\s*(?:growth|增长率?|成长能力|valuation(?:\s*\(x\))?|估值(?:指标)?|profitability|盈利能力|"
+                            r"ratios?|比率分析|per\s+share|每股指标)\s*[:：]?\s*", re.I)
+
+
+def is_ratio_section(title: str) -> bool:
+    """Whether a table or section title heads rows of ratios ("Growth", "Valuation (x)", "比率分析"): its
+    "Revenue" row is revenue growth, not revenue."""
+    return bool(_RATIO_SECTION.fullmatch(title))
 
 
 def is_ratio_label(label: str) -> bool:

@@ -223,3 +223,12 @@ def test_a_row_leaving_a_column_empty_is_placed_by_where_its_values_stand(tmp_pa
     assert rows_by["应收票据"].cell("2019-12-31").value is None
     assert rows_by["预付款项"].cell("2019-12-31").value == 31290450.41
     assert len(rows_by["应收票据"].cells) == 2
+
+
+def test_a_header_of_fiscal_year_ends_and_a_growth_section_are_told_apart():
+    from rag.tables import is_ratio_section
+
+    (table,) = page_tables("Fiscal Year Ending 12/25 12/26e 12/27e\nRevenue, net (Rmb bn) 751.8 833.0 914.2", 1)
+    assert table.periods == ("2025", "2026E", "2027E") and table.rows[0].cell("2026E").value == 833.0
+    assert is_ratio_section("Growth") and is_ratio_section("Valuation (x)") and is_ratio_section("比率分析")
+    assert not is_ratio_section("财务报表和主要财务比率")  # statements with ratios below them: amounts first
