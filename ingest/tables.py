@@ -86,7 +86,6 @@ class _Header:
 class _Open:
     header: _Header
     page: int
-    start_line: int
     title: str
     statement: str
     unit: str
@@ -219,7 +218,7 @@ def _tables(lines: list[str], page: int, doc_id: str, source: str, previous: Tab
     context_start = 0
     if previous is not None:
         carried = _Header(previous.columns, previous.periods, "")
-        current = _Open(carried, page, 0, previous.title, previous.statement, previous.unit, previous.scale,
+        current = _Open(carried, page, previous.title, previous.statement, previous.unit, previous.scale,
                         previous.currency, continued_from=previous.continued_from or previous.page,
                         header_line=previous.header_line, header_page=previous.header_page)
     index = -1
@@ -438,7 +437,7 @@ def _open(header: _Header, page: int, index: int, lines: list[str], context: str
     title = _title(above, header.prefix)
     unit, scale = scale_of(f"{context}")
     currency = _currency("\n".join(above[-3:]) + header.prefix) or _currency(context + "\n" + "\n".join(lines[index:index + 12]))
-    return _Open(header, page, index, title, statement, unit, scale, currency)
+    return _Open(header, page, title, statement, unit, scale, currency)
 
 
 def _grouped(header: _Header, above: list[str]) -> _Header:

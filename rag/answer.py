@@ -170,9 +170,8 @@ def _entity(doc: Document | None) -> str:
 
 def _row_in_chunks(store: Store, cell: FigureCell) -> tuple[Chunk, int, int] | None:
     """The chunk on the cell's page that holds its row's line, and the line's span in the chunk's text."""
-    where = {"$and": [{"doc_id": cell.doc_id}, {"page": {"$lte": cell.page}}, {"page_end": {"$gte": cell.page}}]}
     pattern = re.compile(r"\s+".join(re.escape(part) for part in cell.quote.split()))
-    for chunk in store.iter_chunks(where):
+    for chunk in store.chunks_on([(cell.doc_id, cell.page)])[(cell.doc_id, cell.page)]:
         match = pattern.search(chunk.text)
         if match:
             return chunk, match.start(), match.end()

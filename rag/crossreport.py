@@ -52,17 +52,7 @@ def table_answer(library: Library, question: str, filters: Filters | None = None
     if asked is None:
         return None
 
-    def chunks_on(pages: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[Chunk]]:
-        """The chunks covering each (doc_id, page), one query per page number (``$in`` over documents)."""
-        found: dict[tuple[str, int], list[Chunk]] = {page: [] for page in pages}
-        for number in sorted({p for _, p in pages}):
-            ids = sorted({d for d, p in pages if p == number})
-            where = {"$and": [{"doc_id": {"$in": ids}}, {"page": {"$lte": number}}, {"page_end": {"$gte": number}}]}
-            for chunk in store.iter_chunks(where):
-                found[(chunk.doc_id, number)].append(chunk)
-        return {page: sorted(chunks, key=lambda c: c.ordinal) for page, chunks in found.items()}
-
-    found = cross_report(asked, {d.doc_id: d for d in docs}, store.tables, chunks_on, filters)
+    found = cross_report(asked, {d.doc_id: d for d in docs}, store.tables, store.chunks_on, filters)
     if found is None:
         return None
     cited = {h.chunk.chunk_id for h in found.hits}

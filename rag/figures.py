@@ -509,7 +509,7 @@ def _unit_text(table: Table, unit: str, row: Row) -> str:
 
 
 def _metric_name(name: str, query: Query) -> str:
-    term = next(t for t in vocabulary() if t.name == name)
+    term = _term(name)
     said = query.text.casefold()
     asked = [p for p in term.asked if p.casefold() in said]
     if asked:

@@ -316,6 +316,17 @@ class Store:
                 return
             offset += _PAGE
 
+    def chunks_on(self, pages: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[Chunk]]:
+        """The chunks covering each ``(doc_id, page)`` in reading order, one read per page number."""
+        wanted = set(pages)
+        found: dict[tuple[str, int], list[Chunk]] = {page: [] for page in wanted}
+        for number in sorted({p for _, p in wanted}):
+            ids = sorted({d for d, p in wanted if p == number})
+            where = {"$and": [{"doc_id": {"$in": ids}}, {"page": {"$lte": number}}, {"page_end": {"$gte": number}}]}
+            for chunk in self.iter_chunks(where):
+                found[(chunk.doc_id, number)].append(chunk)
+        return {page: sorted(chunks, key=lambda c: c.ordinal) for page, chunks in found.items()}
+
     def chunks_at(self, doc_id: str, ordinals: Iterable[int]) -> list[Chunk]:
         """The chunks of ``doc_id`` at ``ordinals`` (e.g. a passage's neighbours), in the order asked;
         ordinals the document does not have are left out."""
