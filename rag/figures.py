@@ -48,6 +48,7 @@ _ITEM_PREFIX = re.compile(r"^(?:[一二三四五六七八九十]{1,2}、|其中 
 _SHORT_PHRASE = 4  # characters: a shorter one-word phrase must be the whole label
 RIVAL_MARGIN = 1.0  # a line of the same name scoring within this of the chosen one is mentioned beside it
 MIN_LABEL_SCORE = 0.5  # a row whose label matches the metric's phrases worse than this is not the metric's row
+SHORTER_LABEL_SCORE = 1.2  # a row labelled exactly as a shorter way to ask for the metric, below an exact match
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
     said = [p.casefold() for p in term.asked if p.casefold() in query.text.casefold()]
     asked = [p for p in term.asked if not any(p.casefold() != s and p.casefold() in s for s in said)]
     phrases = [_norm(p) for p in (*(term.printed if printed else ()), *asked) if len(_norm(p)) >= 2]
+    shorter = {_norm(p) for p in term.asked if p not in asked}  # "收入" when "营业收入" is asked
     candidates: list[Found] = []
     for table in tables:
         table_score = (0.6 if table.statement == term.statement else 0.0) + _page_score(pages, doc_id, table.page)
@@ -197,6 +199,8 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
             table_score -= 0.5  # the consolidated statement unless the question asks for the parent company's
         for row in table.rows:
             label = _label_score(_norm(row.label), phrases)
+            if label < MIN_LABEL_SCORE and _norm(row.label) in shorter:
+                label = SHORTER_LABEL_SCORE  # a line labelled only "收入" is still the revenue line
             if label < MIN_LABEL_SCORE:
                 continue
             cell = _cell(row, period, query)

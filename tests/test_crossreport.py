@@ -36,7 +36,7 @@ ZH_REPORTS = {
     "20260402-交银国际-华远电气（600999.SH）：四季度承压，下调目标价.pdf": [[
         HUAYUAN, "四季度承压，下调目标价", "交银国际 公司点评", "2026年04月02日", "评级：买入（维持）",
         "下调目标价至45.00元人民币（原60.00元）", "财务数据一览 2024A 2025A 2026E 2027E",
-        "营业收入（百万元） 5,210 6,020 6,900 7,800", "归母净利润（百万元） 612 701 820 950"]],
+        "收入（百万人民币） 5,210 6,020 6,900 7,800", "归母净利润（百万元） 612 701 820 950"]],
     "20260401-国金证券-宏观点评：衰退交易.pdf": [[
         "宏观点评：衰退交易", "国金证券研究所 宏观经济点评", "2026年04月01日", "美国经济数据走弱，衰退交易升温。"]],
 }
@@ -116,6 +116,14 @@ def test_a_forecast_question_reads_each_reports_row_and_shows_a_dash_where_none_
     dongwu = citation(result, column(result, "forecast")[1].citation)
     assert (dongwu.page, dongwu.quote) == (2, "归母净利润（百万元） 701 880 1,020 1,180")
     assert "华远电气" not in {r.source for r in result.table.rows if "宏观" in r.source}
+
+
+def test_a_row_labelled_by_a_shorter_name_of_the_metric_is_read(library):
+    result = answer("各券商对华远电气2026年营业收入的预测是多少？", library, mode="extractive")
+    assert [c.value for c in column(result, "forecast")] == ["7,110 百万元", "7,300 百万元", "6,900 百万人民币"]
+    assert_cited(result)
+    jiaoyin = citation(result, column(result, "forecast")[2].citation)
+    assert jiaoyin.quote == "收入（百万人民币） 5,210 6,020 6,900 7,800"
 
 
 def test_the_sentence_gives_the_as_of_date_the_ranges_and_the_revisions(library):
