@@ -127,13 +127,16 @@ def gather_evidence(library: Library, question: str, filters: Filters | None = N
 
 def figure_from_tables(library: Library, evidence: Evidence) -> Answer | str | None:
     """The figure answer (:mod:`rag.figures`) with each cell cited by its row's line on the page; ``None``
-    when the question asks for no figure, names a company the library lacks, or no table holds the cell;
+    when the question asks for no figure, names a company the library lacks (or none it knows, while the top
+    passages are about several), or no table holds the cell;
     for a ratio some of whose inputs no table prints, the note saying which (the passage answer follows)."""
     start = time.perf_counter()
     if not evidence.hits or unknown_subject(evidence):
         return None
     store = library.store
     docs = {d.doc_id: d for d in store.documents()}
+    if not evidence.scope.get("doc_ids") and len({_entity(docs.get(h.chunk.doc_id)) for h in evidence.hits[:3]}) > 1:
+        return None  # no company named that the library knows, and the top passages are about several
     found = figure_answer(analyze(evidence.question), evidence.hits, store.tables,
                           lambda doc_id: _entity(docs.get(doc_id)))
     if found is None:

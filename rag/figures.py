@@ -25,10 +25,18 @@ from rag.types import Figure, FigureCell, Hit
 
 __all__ = ["Found", "NotComputed", "asks_figure", "find_cell", "figure_answer"]
 
-# Questions that want an explanation or a yes/no judgement get a passage, even when they name a line item.
+# Questions that want an explanation get a passage, even when they name a line item.
 _NOT_A_FIGURE = re.compile(
-    r"^\s*(?:why|how\s+did|how\s+does|what\s+drove|what\s+caused|explain|describe|is|are|does|do|did|has|have|was"
-    r"|were|can|should)\b|为什么|原因|是否|有没有|如何|怎么|驱动|变化的?原因", re.I)
+    r"^\s*(?:why|how\s+did|how\s+does|what\s+drove|what\s+caused|explain|describe)\b|为什么|原因|如何|怎么|驱动"
+    r"|变化的?原因", re.I)
+# A forecast as it stood before a revision is printed in the text ("前值364.8亿元"), not in the tables.
+_BEFORE_REVISION = re.compile(r"调整前|下调前|上调前|前值|原预测|此前预测|previous\s+(?:forecast|estimate)"
+                              r"|prior\s+(?:forecast|estimate)|before\s+the\s+(?:revision|cut|raise)", re.I)
+# A yes/no judgement on a figure ("Is 3M capital-intensive?", "Did Pfizer grow its PPNE?") is answered with the
+# figures it turns on, the judgement left to the reader.
+_JUDGEMENT = re.compile(r"^\s*(?:is|are|does|do|did|has|have|was|were|can|should)\b|是否|有没有|能否", re.I)
+_DIRECTION = re.compile(r"\b(?:grow|grew|increas|decreas|declin|drop|fall|fell|ris[ei]|rose|improv|deteriorat|expand"
+                        r"|shr[iu]nk|higher|lower)|增长|增加|下降|减少|提高|改善|恶化|上升|下滑", re.I)
 _OUTFLOW = re.compile(r"^(?:purchases?|payments?|repayments?|repurchases?|dividends\s+paid|capital\s+expenditures?"
                       r"|additions)|^(?:购建|支付|偿还|分配股利)", re.I)
 _GROWTH = re.compile(r"growth|grow|increase\s+(?:rate|in\s+%)|yoy|year[-\s]over[-\s]year|同比|增速|增长率|增幅", re.I)
@@ -64,10 +72,17 @@ class Found:
 
 
 def asks_figure(query: Query) -> bool:
-    """Whether ``query`` asks for one figure or ratio (not an explanation, a judgement or a topic)."""
-    if _NOT_A_FIGURE.search(query.focus):
+    """Whether ``query`` asks for a figure or ratio, or a judgement on one (not an explanation)."""
+    if _NOT_A_FIGURE.search(query.focus) or _BEFORE_REVISION.search(query.focus):
         return False
-    return any(t.kind in ("figure", "ratio") for t in query.finance)
+    return bool(_figure_terms(query))
+
+
+def _figure_terms(query: Query) -> list[FinanceTerm]:
+    """The figures a question asks for: the line items and ratios it names, else the ratios a topic it names
+    is judged by ("capital-intensive": capex as a % of revenue, PP&E as a % of total assets)."""
+    named = [t for t in query.finance if t.kind in ("figure", "ratio")]
+    return named or [_term(name) for t in query.finance for name in t.judged_by]
 
 
 def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], Sequence[Table]],
@@ -82,7 +97,11 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
     two years, its growth, or its average over a range of years ("FY2017 - FY2019 3 year average")."""
     if not asks_figure(query):
         return None
-    terms = [t for t in query.finance if t.kind in ("figure", "ratio")]
+    terms = _figure_terms(query)
+    judged = bool(_JUDGEMENT.search(query.focus))
+    if judged:  # the judgement's words ("healthy", "profile") qualify no line; the figure's own words remain
+        said = " ".join(p for t in terms for p in t.asked if p.casefold() in query.text.casefold())
+        query = replace(query, focus=f"{said} {' '.join(query.years)}")
     docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:3]
     pages = {(h.chunk.doc_id, p): rank for rank, h in reversed(list(enumerate(hits)))
              for p in range(h.chunk.page, h.chunk.page_end + 1)}
@@ -93,7 +112,7 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
             continue
         entity = entity_of(doc_id)
         ctx = _Ctx(tuple(tables), pages, doc_id, query, re.sub(r"\s*[（(][^)）]*[)）]", "", entity))
-        result = _answer_value(terms, ctx)
+        result = _judged_value(terms, ctx, query.text) if judged else _answer_value(terms, ctx)
         if result is not None:
             value, metric = result
             read = len(value.cells) == 1 and "=" not in value.formula and ":" not in value.formula
@@ -101,10 +120,12 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
                             entity=entity, metric=metric, formula="" if read else value.formula,
                             cells=value.cells)
             text = _sentence(query, figure)
+            if judged:
+                text = ("判断依据：" if query.lang == "zh" else "The figures to judge by: ") + text
             joined = "" if query.lang == "zh" else " "
             return (f"{text}{joined}{value.note}" if value.note and not figure.formula else text), figure
         missing = missing or tuple(dict.fromkeys(ctx.missing))
-    if missing and terms:
+    if missing and terms and not judged:
         return NotComputed(_metric_name(terms[0].name, query), missing, max(query.years, default=""), query.lang)
     return None
 
@@ -180,6 +201,34 @@ def _answer_value(terms: list[FinanceTerm], ctx: _Ctx) -> tuple[_Value, str] | N
         return (value, metric) if value else None
     value = _value(name, period, ctx)
     return (value, metric) if value else None
+
+
+def _judged_value(terms: list[FinanceTerm], ctx: _Ctx, question: str) -> tuple[_Value, str] | None:
+    """The figures a judgement turns on: a term's change from the year before (or between the two years
+    named) when the question asks about a direction ("grow", "improving"), else each term in the year asked,
+    several joined into one value (the first's number, every input cited)."""
+    years = sorted(ctx.query.years)
+    names = list(dict.fromkeys(t.name for t in terms))
+    if _DIRECTION.search(question) or _CHANGE.search(question):
+        name = names[0]
+        last = years[-1] if years else ""
+        if not last:
+            latest = _value(name, "", ctx)
+            last = period_year(latest.period) if latest else ""
+        first = years[0] if len(years) >= 2 else str(int(last) - 1) if last.isdigit() else ""
+        value = _change(name, first, last, ctx) if first else None
+        metric = _metric_name(name, ctx.query)
+        return (value, f"{metric}变化" if ctx.query.lang == "zh" else f"change in {metric}") if value else None
+    period = years[-1] if years else ""
+    found = [(name, v) for name in names if (v := _value(name, period, ctx)) is not None]
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0][1], _metric_name(found[0][0], ctx.query)
+    cells, texts = _joined_cells([v for _, v in found])
+    shown = "; ".join(f"{_metric_name(n, ctx.query)} {t}" for (n, _), t in zip(found, texts, strict=True))
+    first_value = found[0][1]
+    return replace(first_value, cells=cells, formula=shown, note=""), _metric_name(found[0][0], ctx.query)
 
 
 def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple[str, int], int], doc_id: str,
@@ -545,7 +594,7 @@ def _sentence(query: Query, figure: Figure) -> str:
         return text
     if figure.unit.startswith(("$", "HK$")):
         symbol, _, scale = figure.unit.partition(" ")
-        shown = f"{symbol}{amount} {scale}".strip()
+        shown = f"{'-' if figure.value < 0 else ''}{symbol}{amount.lstrip('-')} {scale}".strip()
     elif figure.unit in ("%", "x"):
         shown = f"{amount}{figure.unit}"
     else:

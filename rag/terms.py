@@ -52,6 +52,7 @@ class FinanceTerm:
     formula: str = ""
     kind: str = "figure"  # "figure" (a line item), "ratio" (has a formula) or "topic" (names no single figure)
     display: str = ""  # how a ratio is shown: "percent" | "times"
+    judged_by: tuple[str, ...] = ()  # a topic's ratios that a judgement on it turns on ("capital-intensive")
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -196,7 +197,8 @@ def vocabulary() -> tuple[FinanceTerm, ...]:
     raw = tomllib.loads(resources.files("rag").joinpath("data/finance_terms.toml").read_text(encoding="utf-8"))
     return tuple(
         FinanceTerm(t["name"], tuple(t["asked"]), tuple(t.get("printed", ())), t["statement"], t.get("formula", ""),
-                    t.get("kind", "ratio" if t.get("formula") else "figure"), t.get("display", ""))
+                    t.get("kind", "ratio" if t.get("formula") else "figure"), t.get("display", ""),
+                    tuple(t.get("judged_by", ())))
         for t in raw["term"]
     )
 

@@ -108,11 +108,32 @@ def test_the_json_answer_has_its_kind_and_figure(library):
     assert passage["answer_kind"] == "passage" and passage["figure"] is None
 
 
-def test_explanations_and_yes_no_questions_are_not_figure_questions():
+def test_explanations_are_not_figure_questions_and_judgements_on_a_figure_are():
     assert asks_figure(analyze("What was 3M's net income in 2018?"))
     assert not asks_figure(analyze("What drove the operating margin change in FY2022?"))
-    assert not asks_figure(analyze("Did Pfizer grow its revenue between FY20 and FY21?"))
     assert not asks_figure(analyze("公司毛利率下降的原因是什么？"))
+    assert not asks_figure(analyze("交银国际调整前对豪威集团2026年营业收入的预测是多少？"))  # in the text, not a table
+    assert asks_figure(analyze("Did Pfizer grow its revenue between FY20 and FY21?"))
+    assert asks_figure(analyze("Is 3M a capital-intensive business based on FY2022 data?"))  # judged by ratios
+    assert not asks_figure(analyze("Is 3M a good place to work?"))
+
+
+def test_a_judgement_on_a_direction_is_answered_with_the_change_and_both_years_cited(library):
+    result = answer("Did Acme grow its PP&E between FY2022 and FY2023?", library, mode="extractive")
+    assert result.kind == "derived" and result.text.startswith("The figures to judge by:")
+    assert result.figure.value == 3100 - 2900 and [c.column for c in result.figure.cells] == ["2022", "2023"]
+    first = result.hits[0].chunk  # the cited passage is shown first
+    assert {c.page for c in result.citations} == {4} and first.page <= 4 <= first.page_end
+    improving = answer("Does Acme have an improving gross margin profile as of 2023?", library, mode="extractive")
+    assert improving.figure.value == pytest.approx((12400 - 7440) / 12400 * 100 - (11050 - 6851) / 11050 * 100)
+
+
+def test_a_judgement_on_a_topic_is_answered_with_the_ratios_it_is_judged_by(library):
+    result = answer("Is Acme a capital-intensive business based on FY2023 data?", library, mode="extractive")
+    assert result.kind == "derived" and result.figure.value == pytest.approx(525 / 12400 * 100)
+    assert "capex to revenue" in result.text and "ppe to total assets" in result.text
+    assert "31.31%" in result.text  # PP&E 3,100 / total assets 9,900, the second ratio judged by
+    assert len(result.citations) == 4 and {c.page for c in result.citations} == {2, 3, 4}
 
 
 def test_two_terms_combined_as_the_question_asks(library):
