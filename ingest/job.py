@@ -324,9 +324,11 @@ def _write(library: Library, prepared: _Prepared, batch_done: Callable[[int], No
     store.begin_document(prepared.doc.doc_id)
     store.delete_chunks(prepared.doc.doc_id)  # leftovers of a killed run
     step = embedder.batch_size  # one batch per write: progress (and a resumed job) moves in small steps
-    for start in range(0, len(prepared.chunks), step):
-        part = prepared.chunks[start : start + step]
-        store.add_chunks(part, embedder.encode([embedding_text(c) for c in part]))
+    texts = {c.chunk_id: embedding_text(c) for c in prepared.chunks}
+    by_length = sorted(prepared.chunks, key=lambda c: len(texts[c.chunk_id]))  # batches of like length pad less
+    for start in range(0, len(by_length), step):
+        part = by_length[start : start + step]
+        store.add_chunks(part, embedder.encode([texts[c.chunk_id] for c in part]))
         batch_done(start + len(part))
     store.add_tables(prepared.tables)
     store.put_document(prepared.doc)

@@ -27,7 +27,8 @@ from rag.settings import DEFAULT_EMBED_MODEL
 
 _BUNDLED_NAMES = {DEFAULT_EMBED_MODEL, "all-MiniLM-L6-v2", "bundled"}
 # Calls with at most this many texts (a question; an extractive answer's candidate sentences) use NumpyBert
-# where the model allows; ingest batches are larger and use sentence-transformers' faster kernels.
+# where the model allows, until sentence-transformers is loaded: ingest batches are larger and use its faster
+# kernels, and once loaded (an ingest job's last short batch of a file) they are faster for any size.
 LIGHT_TEXTS = 16
 
 
@@ -280,10 +281,10 @@ class Embedder:
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Unit vectors of ``texts``, sorted by length and each batch padded to its longest text, so a few
         texts of mixed length cost less in small batches. Up to :data:`LIGHT_TEXTS` texts are encoded
-        without torch where the model allows (:class:`NumpyBert`)."""
+        without torch where the model allows (:class:`NumpyBert`) while torch is not loaded."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if len(texts) <= LIGHT_TEXTS and self.light is not None:
+        if len(texts) <= LIGHT_TEXTS and "model" not in self.__dict__ and self.light is not None:
             return self.light.encode(texts, batch_size or self.batch_size)
         vectors = self.model.encode(
             texts, batch_size=batch_size or self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
