@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from rag import prompts
+from rag.cardanswer import card_answer
 from rag.conversation import Conversation, FollowUp
 from rag.crossreport import table_answer
 from rag.embeddings import Embedder
@@ -81,7 +82,8 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
 
     # 2. a table across the reports on a company, a figure read from its table cell; else compose or generate
     # (each refuses on weak evidence), verified
-    figure = table_answer(library, question, filters, evidence.hits) or figure_from_tables(library, evidence)
+    figure = table_answer(library, question, filters, evidence.hits) or card_answer(library.store, evidence) \
+        or figure_from_tables(library, evidence)
     note = figure if isinstance(figure, str) else ""  # a ratio not computed: which input no table prints
     figure = None if isinstance(figure, str) else figure
     if figure is not None:
@@ -101,7 +103,7 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
     timings = {"retrieve": _ms(retrieved - start), **result.timings_ms}
     timings["total"] = _ms(time.perf_counter() - start)
     shown = max(HITS_SHOWN, context_size) if result.mode == "llm" else HITS_SHOWN  # every [n] must resolve
-    cells = result.kind in ("table", "figure", "derived")  # their hits start with the passages their cells cite
+    cells = result.kind in ("table", "figure", "derived", "card")  # hits start with the passages their cells cite
     hits = result.hits[:len(result.citations) + shown] if cells else evidence.hits[:shown]
     result = replace(result, hits=hits, timings_ms=timings)
     if conversation is not None:

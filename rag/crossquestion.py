@@ -61,6 +61,8 @@ _REVISION = re.compile(r"\b(?:changes?|changed|revis\w*|upgrad\w*|downgrad\w*|ra
                        r"increas\w*|reduc\w*)\b|(?<!经)调整|变化|变动|上调|下调|调高|调低|提高|降低", re.I)
 _UP = re.compile(r"\b(?:upgrad\w*|rais\w*|increas\w*|lift\w*)\b|上调|调高|提高", re.I)
 _DOWN = re.compile(r"\b(?:downgrad\w*|cut|cuts|lower\w*|reduc\w*)\b|下调|调低|降低", re.I)
+_QUANTITY = re.compile(r"多少|几[个家项年倍]|\bhow\s+(?:much|many)\b|\bwhat\s+(?:share|percentage|portion)\b", re.I)
+_CARD_TERMS = frozenset({"rating", "target_price", "forecast", "yoy_growth"})
 _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 _CURRENCY = r"(?:HK\$|US\$|\$|HKD|USD|RMB|CNY|¥|港元|港币|美元|人民币|元)?"
 _BOUND_BEFORE = re.compile(
@@ -124,10 +126,14 @@ def cross_question(question: str, found: Sequence[Company], publishers: Iterable
     across = bool(_ACROSS.search(text))
     if metric and ("forecast" in names or _FORECAST_CUE.search(text) or across):
         fields.append("forecast")
-    if not fields and (revision or _LATEST.search(text) or _EVERYTHING.search(text)):
+    # "员工总数 in 东吴's report", "报告提到的份额是多少" ask for a fact of a report, not the brokers' views
+    other = [n for n in names if n not in _CARD_TERMS] or (_QUANTITY.search(text) and not _ACROSS.search(text))
+    if not fields and not other and (revision or _LATEST.search(text) or _EVERYTHING.search(text)):
         fields = ["rating", "target_price"]
     if not fields or (brokers and "forecast" in fields):
         return None  # one broker's forecast is a figure answer citing its cell
+    if "forecast" not in fields and query.years and max(query.years) > _default_year("next year", company):
+        return None  # "2030 price target": reports state a 12-month target, no year's
     year = query.years[-1] if query.years else _default_year(text, company)
     label = _label(metric, question, query.lang) if metric else ""
     return CrossQuestion(question, query.lang, company, tuple(fields), metric.name if metric else "", label, year,

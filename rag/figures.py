@@ -29,6 +29,10 @@ __all__ = ["Found", "NotComputed", "asks_figure", "find_cell", "figure_answer"]
 _NOT_A_FIGURE = re.compile(
     r"^\s*(?:why|how\s+did|how\s+does|what\s+drove|what\s+caused|explain|describe)\b|为什么|原因|如何|怎么|驱动"
     r"|变化的?原因", re.I)
+# A judgement on a figure over time ("historically consistent", "稳定") reads it in every year a table prints.
+_OVER_TIME = re.compile(r"historical|consistent|stable|volatil|fluctuat|trend|over\s+time|each\s+year|every\s+year"
+                        r"|over\s+the\s+(?:past|last)\s+(?:few|several|\d+)\s+years|历年|稳定|波动|趋势|逐年", re.I)
+_FISCAL_YEAR = re.compile(r"\d{4}(?:-\d{2}-\d{2})?")  # a year's column ("2023", "2023-01-28"), not "2023-07-29/3M"
 # A forecast as it stood before a revision is printed in the text ("前值364.8亿元"), not in the tables.
 _BEFORE_REVISION = re.compile(r"调整前|下调前|上调前|前值|原预测|此前预测|previous\s+(?:forecast|estimate)"
                               r"|prior\s+(?:forecast|estimate)|before\s+the\s+(?:revision|cut|raise)", re.I)
@@ -219,6 +223,8 @@ def _judged_value(terms: list[FinanceTerm], ctx: _Ctx, question: str) -> tuple[_
         value = _change(name, first, last, ctx) if first else None
         metric = _metric_name(name, ctx.query)
         return (value, f"{metric}变化" if ctx.query.lang == "zh" else f"change in {metric}") if value else None
+    if not years and _OVER_TIME.search(question):
+        return _series(names[0], ctx)
     period = years[-1] if years else ""
     found = [(name, v) for name in names if (v := _value(name, period, ctx)) is not None]
     if not found:
@@ -229,6 +235,27 @@ def _judged_value(terms: list[FinanceTerm], ctx: _Ctx, question: str) -> tuple[_
     shown = "; ".join(f"{_metric_name(n, ctx.query)} {t}" for (n, _), t in zip(found, texts, strict=True))
     first_value = found[0][1]
     return replace(first_value, cells=cells, formula=shown, note=""), _metric_name(found[0][0], ctx.query)
+
+
+def _series(name: str, ctx: _Ctx) -> tuple[_Value, str] | None:
+    """A term in every fiscal year its statement prints (none for a quarterly filing's dated columns), the
+    latest year's value first, each year's computation shown."""
+    latest = _value(name, "", ctx)
+    if latest is None:
+        return None
+    printed = {c.period for cell in latest.cells for t in ctx.tables if t.page == cell.page and t.doc_id == cell.doc_id
+               for r in t.rows if r.label == cell.row for c in r.cells if _FISCAL_YEAR.fullmatch(c.period)}
+    if len(printed) < 2:
+        return None
+    years = sorted({period_year(p) for p in printed}, reverse=True)
+    by_year = [(y, v) for y in years if (v := _value(name, y, ctx)) is not None]
+    if len(by_year) < 2:
+        return None
+    cells, texts = _joined_cells([v for _, v in by_year])
+    unit = by_year[0][1].unit
+    shown = "; ".join(f"{y}: {format_value(v.value, unit)}{'%' if unit == '%' else ''} {t}"
+                      for (y, v), t in zip(by_year, texts, strict=True))
+    return replace(by_year[0][1], cells=cells, formula=shown, note=""), _metric_name(name, ctx.query)
 
 
 def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple[str, int], int], doc_id: str,

@@ -368,21 +368,26 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
                 matched_by.setdefault(doc.doc_id, set()).add(name.field)
                 if len(name.said) > len(found.get(doc.doc_id, ("", ""))[0]):
                     found[doc.doc_id] = (name.said, name.field)
-    if not found:  # short forms in capitals: "MGM" for MGM Resorts, "JPM" for JPMorgan
+    if not found:  # short forms in capitals: "MGM" for MGM Resorts, "JPM" for JPMorgan, "AMEX" for American Express
         for short in _short_forms(question):
             for doc in documents:
                 named = next((n for n in _names(doc) if not n.cjk and n.field in ("company", "source")
-                              and n.key.startswith(short) and len(n.key) > len(short)), None)
+                              and _abbreviates(short, n)), None)
                 if named is not None:
                     found.setdefault(doc.doc_id, (short.upper(), named.field))
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
     both = [d for d in chosen if {"company", "publisher"} <= matched_by.get(d.doc_id, set())]
+    titled = [d for d in chosen if {"title", "publisher"} <= matched_by.get(d.doc_id, set())]
     if both:  # "J.P. Morgan's target on Tencent": the broker's reports on the company, not every report on it
         chosen = both
         found = {d.doc_id: (f"{_said(d, 'publisher', question, runs)}, {_said(d, 'company', question, runs)}",
                             "publisher, company") for d in both}
+    elif titled:  # "开源证券那篇《四季度业绩承压…》": that broker's report of that title
+        chosen = titled
+        found = {d.doc_id: (f"{_said(d, 'publisher', question, runs)}, {_said(d, 'title', question, runs)}",
+                            "publisher, title") for d in titled}
     years = set(YEAR.findall(question))
     in_period = [d for d in chosen if years & _doc_years(d)]
     chosen = in_period or chosen
@@ -436,6 +441,24 @@ def _short_forms(question: str) -> list[str]:
     """Words written in capitals (3-5 letters) that are no finance term (EPS, ROE, USD are not issuers)."""
     words = [w.lower() for w in _CAPITALS.findall(question)]
     return [w for w in dict.fromkeys(words) if w not in _finance_words() and w not in _NOT_ISSUERS]
+
+
+def _abbreviates(short: str, name: _Name) -> bool:
+    """Whether ``short`` begins the name ("jpm": JPMorgan Chase) or is made of the beginnings of its words in
+    order, the first word's included ("amex": American Express)."""
+    if name.key.startswith(short) and len(name.key) > len(short):
+        return True
+    words = _WORD.findall(name.said.lower())
+
+    def made_of(rest: str, i: int) -> bool:
+        if not rest:
+            return True
+        if i >= len(words):
+            return False
+        return any(rest.startswith(words[i][:n]) and made_of(rest[n:], i + 1)
+                   for n in range(min(len(words[i]), len(rest)), 0, -1))
+
+    return len(words) > 1 and made_of(short, 0)
 
 
 def _word_runs(question: str) -> set[str]:

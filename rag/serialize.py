@@ -41,7 +41,7 @@ def answer_to_dict(answer: Answer, max_hits: int = 10) -> dict[str, Any]:
 
 
 def answer_kind(answer: Answer) -> str:
-    """"figure" | "derived" | "table" | "passage" | "refusal"."""
+    """"figure" | "derived" | "table" | "card" | "passage" | "refusal"."""
     return "refusal" if not answer.answerable else answer.kind
 
 

@@ -210,7 +210,7 @@ def _phrase_patterns() -> tuple[tuple[re.Pattern[str], FinanceTerm], ...]:
     for term in vocabulary():
         for phrase in term.asked:
             body = re.escape(phrase.casefold())
-            pattern = body if is_mostly_cjk(phrase) else rf"(?<![a-z0-9]){body}(?![a-z0-9])"
+            pattern = body if is_mostly_cjk(phrase) else rf"(?<![a-z0-9]){body}s?(?![a-z0-9])"  # "gross margins"
             found.append((len(phrase), re.compile(pattern), term))
     found.sort(key=lambda item: -item[0])
     return tuple((pattern, term) for _, pattern, term in found)

@@ -210,6 +210,6 @@ class Answer:
     reason: str = ""
     mode: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
-    kind: str = "passage"  # "figure" | "derived" | "table" | "passage" | "refusal"
+    kind: str = "passage"  # "figure" | "derived" | "table" | "card" | "passage" | "refusal"
     figure: Figure | None = None
     table: AnswerTable | None = None

@@ -27,7 +27,8 @@ ZH_REPORTS = {
     "20260320-国金证券-华远电气（600999.SH）：储能高增，盈利能力提升.pdf": [[
         HUAYUAN, "储能高增，盈利能力提升", "国金证券研究所 公司点评", "2026年03月20日", "投资评级：买入（维持）",
         "目标价：52.00元", "盈利预测与估值 2024A 2025A 2026E 2027E", "营业收入（百万元） 5,210 6,020 7,110 8,230",
-        "归母净利润（百万元） 612 701 845 990", "EPS（元/股） 0.51 0.58 0.70 0.82", "投资要点：公司储能业务高增，维持买入评级。"]],
+        "归母净利润（百万元） 612 701 845 990", "EPS（元/股） 0.51 0.58 0.70 0.82", "投资要点：公司储能业务高增，维持买入评级。",
+        "分析师：张明（执业 S1130520010001）", "分析师：李华（执业 S1130520010002）"]],
     "20260325-东吴证券-华远电气（600999.SH）：海外订单饱满，首次覆盖.pdf": [
         [HUAYUAN, "海外订单饱满，首次覆盖", "东吴证券研究所 公司深度", "2026年03月25日", "投资评级：增持（首次）",
          "投资要点：海外订单饱满，首次覆盖给予增持评级。"],
@@ -126,6 +127,19 @@ def test_a_row_labelled_by_a_shorter_name_of_the_metric_is_read(library):
     assert jiaoyin.quote == "收入（百万人民币） 5,210 6,020 6,900 7,800"
 
 
+def test_who_wrote_a_report_named_by_broker_and_title_is_read_off_its_card(library):
+    result = answer("国金证券那篇《储能高增，盈利能力提升》是哪位分析师写的？", library, mode="extractive")
+    assert result.kind == "card" and result.answerable
+    assert result.text == ("国金证券《储能高增，盈利能力提升》（2026-03-20）的分析师：张明（执业证书编号 S1130520010001）[1]、"
+                           "李华（执业证书编号 S1130520010002）[2]。")
+    for citation, name in zip(result.citations, ("张明", "李华"), strict=True):
+        assert name in citation.quote and citation.page == 1 and "国金证券" in citation.source
+        assert result.hits[citation.hit - 1].chunk.text[citation.start:citation.end] == citation.quote
+    first = answer("国金证券《储能高增，盈利能力提升》的第一作者是谁？", library, mode="extractive")
+    assert first.kind == "card" and "张明" in first.text and "李华" not in first.text
+    assert answer("哪些券商给了华远电气买入评级？", library, mode="extractive").kind == "table"  # no author asked
+
+
 def test_the_sentence_gives_the_as_of_date_the_ranges_and_the_revisions(library):
     result = answer("华远电气的目标价", library, mode="extractive")
     summary = result.table.summary
@@ -212,6 +226,7 @@ PUBLISHERS = ["中金公司", "J.P. Morgan", "国金证券"]
     ("Which brokers have a target price on Tencent above HK$700?", ("target_price",)),
     ("rating changes on Tencent", ("rating",)),
     ("What is the latest view on 腾讯?", ("rating", "target_price")),
+    ("多少家券商覆盖阳光电源？", ("rating", "target_price")), ("How many brokers cover Tencent?", ("rating", "target_price")),
 ])
 def test_cross_report_questions_name_a_company_and_a_field(question, fields):
     asked = cross_question(question, FOUND, PUBLISHERS)
@@ -230,6 +245,9 @@ def test_a_broker_named_with_a_card_field_keeps_that_brokers_row(question, broke
 @pytest.mark.parametrize("question", [
     "国金预测阳光电源2026年的归母净利润",  # one broker's forecast: a figure answer cites its cell
     "阳光电源的主营业务是什么？", "宁德时代的目标价", "What does Tencent do?",
+    "东吴证券的报告里，阳光电源的员工总数是多少？",  # a fact of a report, no card field
+    "阳光电源深度报告提到的储能市场份额是多少？",
+    "What is the 2035 price target for Tencent?",  # reports state 12-month targets, no such year's
 ])
 def test_one_brokers_forecast_no_field_or_an_unknown_company_is_not_cross_report(question):
     assert cross_question(question, FOUND, PUBLISHERS) is None

@@ -128,6 +128,15 @@ def test_a_judgement_on_a_direction_is_answered_with_the_change_and_both_years_c
     assert improving.figure.value == pytest.approx((12400 - 7440) / 12400 * 100 - (11050 - 6851) / 11050 * 100)
 
 
+def test_a_judgement_over_time_reads_every_year_the_statement_prints(library):
+    result = answer("Are Acme's gross margins historically consistent?", library, mode="extractive")
+    margins = [(12400 - 7440) / 12400, (11050 - 6851) / 11050, (10230 - 6240) / 10230]
+    assert result.kind == "derived" and result.figure.value == pytest.approx(margins[0] * 100)
+    shown = [f"{m * 100:.2f}".rstrip("0").rstrip(".") for m in margins]  # 40%, 38%, 39.0% as printed
+    assert all(f"{year}: {m}%" in result.text for year, m in zip((2023, 2022, 2021), shown, strict=True))
+    assert len(result.citations) == 6 and {c.column for c in result.figure.cells} == {"2023", "2022", "2021"}
+
+
 def test_a_judgement_on_a_topic_is_answered_with_the_ratios_it_is_judged_by(library):
     result = answer("Is Acme a capital-intensive business based on FY2023 data?", library, mode="extractive")
     assert result.kind == "derived" and result.figure.value == pytest.approx(525 / 12400 * 100)

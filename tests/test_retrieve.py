@@ -251,3 +251,15 @@ def test_one_chunk_per_page_while_other_pages_exist(tmp_path, embedder):
     hits = retrieve(library, "net sales", k=4).hits
     assert [h.chunk.page for h in hits[:2]] == [1, 2]  # page 2 before the second chunk of page 1
     assert sorted(h.chunk.chunk_id for h in hits) == ["one:0", "one:1", "one:2", "one:3"]
+
+
+def test_short_forms_in_capitals_name_a_company_by_its_words_beginnings():
+    def filing(doc_id: str, company: str) -> Document:
+        return Document(doc_id, f"{doc_id}.pdf", f"/x/{doc_id}.pdf", 1, 1, "", "pdf", {"company": company})
+
+    documents = [filing("axp-10k", "American Express Company"), filing("jpm-10q", "JPMorgan Chase & Co."),
+                 filing("amzn-10k", "Amazon.com, Inc.")]
+    assert detect_scope("Does AMEX have an improving operating margin?", documents).doc_ids == ("axp-10k",)
+    assert detect_scope("What is JPM's CET1 ratio?", documents).doc_ids == ("jpm-10q",)  # the name's beginning
+    assert detect_scope("Did GAAP rules change?", documents) is None
+    assert detect_scope("What did AMX report?", documents) is None  # AM + X is no word's beginning
