@@ -1,6 +1,8 @@
-"""Answers read off one report's card: who wrote it. A question scoped to one report ("开源证券那篇《…》是哪位分析师
-写的？", "Who wrote UBS's note on Tencent?") is answered with the analysts its card lists, each name cited to the
-line of the report's first pages that prints it, with the certificate number where the card has one.
+"""Answers read off one report's card: who wrote it and the rating it gives. A question about one report
+(scoped to it: "开源证券那篇《…》是哪位分析师写的？", "Who wrote UBS's note on Tencent?"; or the library's only report:
+"What rating does the report give?") is answered with the analysts its card lists, each name cited to the line of
+the report's first pages that prints it with the certificate number where the card has one, or with its rating
+and the action on it, cited to the line that prints the rating.
 """
 
 from __future__ import annotations
@@ -8,15 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.crossreport import rating_line
 from rag.evidence import Evidence
 from rag.store import Store
 from rag.terms import question_focus
-from rag.types import Answer, Chunk, Citation, Hit
+from rag.types import Answer, Chunk, Citation, Document, Hit
 
 __all__ = ["analysts_of", "card_answer"]
 
 _AUTHOR = re.compile(r"分析师|作者|谁写|撰写|执笔|\bwho\s+(?:wrote|authored|writes|is\s+the\s+analyst)\b|\bauthors?\b"
                      r"|\banalysts?\b", re.I)
+_RATING = re.compile(r"评级|投资建议|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
+_PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)
 _CARD_PAGES = (1, 2)  # analysts are printed on a report's first page, a few reports' second
 _ANALYST = re.compile(r"^\s*(?P<name>.+?)\s*(?:\((?P<cert>[^)]*)\))?\s*$")
@@ -33,37 +38,50 @@ def analysts_of(value: str) -> list[tuple[str, str]]:
 
 
 def card_answer(store: Store, evidence: Evidence) -> Answer | None:
-    """The analysts of the one report the question is scoped to, when it asks who wrote it; ``None`` otherwise
-    or when no line of the report's first pages prints a name of its card."""
-    doc_ids = list(evidence.scope.get("doc_ids") or ())
+    """The analysts of the one report the question is about when it asks who wrote it, or its rating when it
+    asks that; ``None`` otherwise, or when no line of the report's first pages prints what the card says."""
     focus = question_focus(evidence.question)
-    if len(doc_ids) != 1 or not _AUTHOR.search(focus):
+    author, rating = bool(_AUTHOR.search(focus)), bool(_RATING.search(focus))
+    if not author and not rating:
         return None
-    doc = store.document(doc_ids[0])
-    people = analysts_of(doc.meta.get("analysts", "")) if doc else []
-    if doc is None or not people:
+    doc = _the_report(store, evidence)
+    if doc is None:
         return None
-    if _FIRST.search(focus):
-        people = people[:1]
     pages = store.chunks_on([(doc.doc_id, p) for p in _CARD_PAGES])
     chunks = [c for p in _CARD_PAGES for c in pages[(doc.doc_id, p)]]
-    citations: list[Citation] = []
-    cited: list[Chunk] = []
-    for name, _ in people:
-        found = _printed(chunks, name)
-        if found is None:
+    found: list[tuple[Chunk, int, int]] = []
+    if author:
+        people = analysts_of(doc.meta.get("analysts", ""))
+        people = people[:1] if _FIRST.search(focus) else people
+        found = [f for name, _ in people if (f := _printed(chunks, name)) is not None]
+        if not people or len(found) < len(people):
             return None  # a name the report does not print is not stated
-        chunk, start, end = found
-        if chunk not in cited:
-            cited.append(chunk)
-        citations.append(Citation(len(citations) + 1, chunk.chunk_id, chunk.doc_id, chunk.source, chunk.title,
-                                  chunk.page_at(start), chunk.section, chunk.text[start:end], start, end,
-                                  hit=cited.index(chunk) + 1))
-    text = _sentence(evidence.lang, doc.meta, people, first=bool(_FIRST.search(focus)))
+        text = _authors(evidence.lang, doc.meta, people, first=bool(_FIRST.search(focus)))
+    else:
+        located = rating_line(chunks, doc.meta.get("rating", ""))
+        if located is None or (_PREVIOUS.search(focus) and doc.meta.get("rating_action") != "维持"):
+            return None  # the previous rating of a changed one is in the text, not on the card
+        found = [(located.chunk, located.start, located.end)]
+        text = _rated(evidence.lang, doc.meta, previous=bool(_PREVIOUS.search(focus)))
+    cited = list(dict.fromkeys(chunk for chunk, _, _ in found))
+    citations = tuple(Citation(n, c.chunk_id, c.doc_id, c.source, c.title, c.page_at(start), c.section,
+                               c.text[start:end], start, end, hit=cited.index(c) + 1)
+                      for n, (c, start, end) in enumerate(found, 1))
     ids = {c.chunk_id for c in cited}
     hits = (*(Hit(c, 1.0, {"card": i}) for i, c in enumerate(cited, 1)),
             *(h for h in evidence.hits if h.chunk.chunk_id not in ids))
-    return Answer(evidence.question, text, True, tuple(citations), hits, evidence.scope, kind="card")
+    return Answer(evidence.question, text, True, citations, hits, evidence.scope, kind="card")
+
+
+def _the_report(store: Store, evidence: Evidence) -> Document | None:
+    """The report a question is about: the one it is scoped to, else the library's only document."""
+    doc_ids = list(evidence.scope.get("doc_ids") or ())
+    if len(doc_ids) == 1:
+        return store.document(doc_ids[0])
+    if doc_ids:
+        return None
+    documents = store.documents()
+    return documents[0] if len(documents) == 1 else None
 
 
 def _printed(chunks: Sequence[Chunk], name: str) -> tuple[Chunk, int, int] | None:
@@ -78,7 +96,7 @@ def _printed(chunks: Sequence[Chunk], name: str) -> tuple[Chunk, int, int] | Non
     return None
 
 
-def _sentence(lang: str, meta: dict[str, str], people: list[tuple[str, str]], first: bool) -> str:
+def _authors(lang: str, meta: dict[str, str], people: list[tuple[str, str]], first: bool) -> str:
     title, house, date = meta.get("title", ""), meta.get("publisher", ""), meta.get("date", "")
     if lang == "zh":
         who = "、".join(f"{name}（执业证书编号 {cert}）[{n}]" if cert else f"{name}[{n}]"
@@ -89,3 +107,19 @@ def _sentence(lang: str, meta: dict[str, str], people: list[tuple[str, str]], fi
                     for n, (name, cert) in enumerate(people, 1))
     report = f"{house}'s \"{title}\"" + (f" ({date})" if date else "")
     return f"{report} was written by {who}." if not first else f"The first author of {report} is {who}."
+
+
+def _rated(lang: str, meta: dict[str, str], previous: bool) -> str:
+    """The rating sentence; asked for the previous rating of a maintained one, it says the two are the same."""
+    title, house, date = meta.get("title", ""), meta.get("publisher", ""), meta.get("date", "")
+    rating, action = meta.get("rating", ""), meta.get("rating_action", "")
+    subject = meta.get("company") or meta.get("sector") or ""
+    if lang == "zh":
+        shown = f"{rating}（{action}）" if action else rating
+        said = f"{house}《{title}》" + (f"（{date}）" if date else "") + f"给予{subject}“{shown}”评级[1]。"
+        return said + (f"评级为维持，上次评级同为{rating}。" if previous else "")
+    actions = {"维持": "maintained", "首次": "initiated", "上调": "upgraded", "下调": "downgraded"}
+    shown = f"{rating} ({actions.get(action, action)})" if action else rating
+    report = f"{house}'s \"{title}\"" + (f" ({date})" if date else "")
+    said = f"{report} rates {subject or 'its subject'} {shown} [1]."
+    return said + (f" The rating is maintained: the previous one was {rating} too." if previous else "")

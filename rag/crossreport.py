@@ -27,7 +27,7 @@ from rag.tables import Row, Table, is_ratio_label, is_ratio_section, row_scale
 from rag.terms import analyze, vocabulary
 from rag.types import Answer, AnswerTable, Chunk, Citation, Document, Flag, Hit, TableCell, TableRow
 
-__all__ = ["DASH", "cross_report", "forecast_cell", "table_answer", "target_move"]
+__all__ = ["DASH", "Located", "cross_report", "forecast_cell", "rating_line", "table_answer", "target_move"]
 
 DASH = "—"
 # the chunks covering each (doc_id, page) asked for, read at once
@@ -261,7 +261,7 @@ class _Cells:
         names = [p for name in broker_names(report.broker) for p in _words(name)]
         cells = [self.cell(report.broker, _line(first, names, _HOUSE)),
                  self.cell(report.date, _line(first, _date_patterns(report.date), _NONE)),
-                 self.cell(self.rating(report), _rating_line(first, report.rating)),
+                 self.cell(self.rating(report), rating_line(first, report.rating)),
                  self.cell(self.target(report, target, previous),
                            _line(first, _price_patterns(report.target_price), _TARGET_LABEL))]
         printed, value, unit = "", None, ""
@@ -403,7 +403,7 @@ def _spaced(line: str) -> re.Pattern[str]:
     return re.compile(r"\s+".join(re.escape(part) for part in line.split()))
 
 
-def _rating_line(chunks: Sequence[Chunk], rating: str) -> Located | None:
+def rating_line(chunks: Sequence[Chunk], rating: str) -> Located | None:
     """The line printing the rating word, else its short form ("O-PF" for Outperform, "OW" for Overweight)."""
     if not rating:
         return None
