@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from ingest.chunking import chunk_pages
 from ingest.clean import clean_pages
 from ingest.loaders import SUPPORTED, BadFile, load
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 NEW, UNCHANGED, REPLACED, FAILED, DELETED = "new", "unchanged", "replaced", "failed", "deleted"
 READING, EMBEDDING, INDEXING = "reading", "embedding", "indexing"  # stages of a Progress event
 SKIPPED_SHOWN = 5  # skipped files named in the summary line
+GROUP_CHUNKS = 512  # files read are embedded together until they hold this many chunks
 DEMO_REPORT = Path(__file__).with_name("demo") / "glsc_2024-02_computer_sora_gemini.md"
 
 
@@ -217,16 +220,23 @@ def ingest_paths(
         store.delete_document(doc_id)
     store.write_manifest()  # one change behind if a job was killed right after a Chroma write
     known = store.documents()
-    embedded = 0
-    for i, path in enumerate(files):
-        start = Progress(i, len(files), str(path), embedded, stage=READING)
-        emit(start)
-        result, n_embedded = _ingest_file(library, path, known, emit, start)
-        embedded += n_embedded
-        results.append(result)
-        if result.status in (NEW, REPLACED):
+    group = _Group(library, len(files), emit)
+    for path in files:
+        emit(Progress(group.done, len(files), str(path), group.embedded, stage=READING))
+        read = _read_file(library, path, [*known, *group.docs()])
+        if isinstance(read, FileResult):
+            group.done += 1
+            results.append(read)
+            emit(Progress(group.done, len(files), str(path), group.embedded, read))
+            continue
+        group.add(read)
+        if group.chunks() >= GROUP_CHUNKS:
+            results.extend(group.write())
             known = store.documents()
-        emit(Progress(i + 1, len(files), str(path), embedded, result))
+    results.extend(group.write())
+    order = {str(p): i for i, p in enumerate(files)}  # the files' results in the order they were given
+    results.sort(key=lambda r: order.get(r.path, -1))
+    embedded = group.embedded
     if prune:
         results.extend(prune_missing(library))
     if build_index and store.version() != version:
@@ -247,44 +257,85 @@ def _build_index(library: Library) -> None:
         log.warning("search index not built (%s); the first question builds it", err)
 
 
-def _ingest_file(
-    library: Library, path: Path, known: list[Document], emit: Callable[[Progress], None], start: Progress
-) -> tuple[FileResult, int]:
+def _read_file(library: Library, path: Path, known: list[Document]) -> FileResult | _Read:
+    """The file's result when there is nothing to embed (unchanged, or it cannot be read), else the file
+    loaded, chunked and described, waiting for its embeddings."""
     started = time.perf_counter()
     key = str(path.resolve())
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         gone = "the file disappeared during the job; check where it went"
-        return FileResult(str(path), FAILED, reason=gone), 0
+        return FileResult(str(path), FAILED, reason=gone)
     except OSError as err:
-        return FileResult(str(path), FAILED, reason=f"cannot read file ({err.strerror}); check permissions"), 0
+        return FileResult(str(path), FAILED, reason=f"cannot read file ({err.strerror}); check permissions")
     doc_id = file_doc_id(data)
     same_path = [d for d in known if d.path == key and d.doc_id != doc_id]
     existing = next((d for d in known if d.doc_id == doc_id), None)
     if existing is not None:
         _delete_all(library, same_path)  # finishes a replacement a killed job left half-done
-        return FileResult(str(path), UNCHANGED, doc_id, existing.pages, existing.chunks), 0
+        return FileResult(str(path), UNCHANGED, doc_id, existing.pages, existing.chunks)
     try:
         prepared = prepare(path, doc_id, library.settings.chunk_size, ocr=library.settings.ocr)
     except BadFile as err:
-        return FileResult(str(path), FAILED, doc_id, reason=str(err)), 0
+        return FileResult(str(path), FAILED, doc_id, reason=str(err))
     except Exception as err:  # one bad file must not end the job
         log.exception("unexpected error reading %s", path)
-        return FileResult(str(path), FAILED, doc_id, reason=f"could not be read ({type(err).__name__}: {err})"), 0
+        return FileResult(str(path), FAILED, doc_id, reason=f"could not be read ({type(err).__name__}: {err})")
+    return _Read(path, prepared, same_path, started)
 
-    doc = prepared.doc
-    embedding = replace(start, stage=EMBEDDING, pages=doc.pages, file_chunks=doc.chunks)
-    emit(embedding)
 
-    def batch_done(n: int) -> None:
-        emit(replace(embedding, chunks_embedded=start.chunks_embedded + n, file_chunks_done=n))
+@dataclass
+class _Read:
+    path: Path
+    prepared: _Prepared
+    same_path: list[Document]  # earlier versions of the file, deleted once this one is written
+    started: float
 
-    _write(library, prepared, batch_done)
-    _delete_all(library, same_path)
-    status = REPLACED if same_path else NEW
-    seconds = time.perf_counter() - started
-    return FileResult(str(path), status, doc_id, doc.pages, doc.chunks, seconds=seconds), doc.chunks
+
+class _Group:
+    """Files read and waiting to be embedded together: the chunks of several short reports sorted by length
+    fill whole batches of like length, where one report at a time leaves short, padded ones. Progress names
+    the group's first file and counts the group's chunks; each file is written, and reported, in turn."""
+
+    def __init__(self, library: Library, total: int, emit: Callable[[Progress], None]) -> None:
+        self.library, self.total, self.emit = library, total, emit
+        self.reads: list[_Read] = []
+        self.done = 0  # files finished
+        self.embedded = 0  # chunks embedded in the job
+
+    def add(self, read: _Read) -> None:
+        self.reads.append(read)
+
+    def docs(self) -> list[Document]:
+        return [r.prepared.doc for r in self.reads]
+
+    def chunks(self) -> int:
+        return sum(len(r.prepared.chunks) for r in self.reads)
+
+    def write(self) -> list[FileResult]:
+        reads, self.reads = self.reads, []
+        if not reads:
+            return []
+        chunks = [c for r in reads for c in r.prepared.chunks]
+        shown = str(reads[0].path) + (f" + {len(reads) - 1} more" if len(reads) > 1 else "")
+        embedding = Progress(self.done, self.total, shown, self.embedded, stage=EMBEDDING,
+                             pages=sum(r.prepared.doc.pages for r in reads), file_chunks=len(chunks))
+        self.emit(embedding)
+        vectors = _embed(self.library, chunks, lambda n: self.emit(
+            replace(embedding, chunks_embedded=self.embedded + n, file_chunks_done=n)))
+        self.embedded += len(chunks)
+        results = []
+        for read in reads:
+            _write(self.library, read.prepared, vectors)
+            _delete_all(self.library, read.same_path)
+            doc = read.prepared.doc
+            result = FileResult(str(read.path), REPLACED if read.same_path else NEW, doc.doc_id, doc.pages,
+                                doc.chunks, seconds=time.perf_counter() - read.started)
+            self.done += 1
+            results.append(result)
+            self.emit(Progress(self.done, self.total, str(read.path), self.embedded, result))
+        return results
 
 
 def prepare(path: Path, doc_id: str, chunk_size: int, ocr: bool = True) -> _Prepared:
@@ -319,17 +370,28 @@ def embedding_text(chunk: Chunk) -> str:
     return f"{header}\n{chunk.text}"
 
 
-def _write(library: Library, prepared: _Prepared, batch_done: Callable[[int], None]) -> None:
-    store, embedder = library.store, library.embedder
+def _embed(library: Library, chunks: list[Chunk], batch_done: Callable[[int], None]) -> dict[str, np.ndarray]:
+    """Each chunk's vector, embedded in batches of texts of like length (they pad less)."""
+    embedder = library.embedder
+    texts = {c.chunk_id: embedding_text(c) for c in chunks}
+    by_length = sorted(texts, key=lambda cid: len(texts[cid]))
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(by_length), embedder.batch_size):
+        part = by_length[start : start + embedder.batch_size]
+        vectors.update(zip(part, embedder.encode([texts[cid] for cid in part]), strict=True))
+        batch_done(start + len(part))
+    return vectors
+
+
+def _write(library: Library, prepared: _Prepared, vectors: dict[str, np.ndarray]) -> None:
+    """One file's chunks with their vectors, its tables and then its record (a file without one is unfinished)."""
+    store = library.store
     store.begin_document(prepared.doc.doc_id)
     store.delete_chunks(prepared.doc.doc_id)  # leftovers of a killed run
-    step = embedder.batch_size  # one batch per write: progress (and a resumed job) moves in small steps
-    texts = {c.chunk_id: embedding_text(c) for c in prepared.chunks}
-    by_length = sorted(prepared.chunks, key=lambda c: len(texts[c.chunk_id]))  # batches of like length pad less
-    for start in range(0, len(by_length), step):
-        part = by_length[start : start + step]
-        store.add_chunks(part, embedder.encode([texts[c.chunk_id] for c in part]))
-        batch_done(start + len(part))
+    step = library.embedder.batch_size
+    for start in range(0, len(prepared.chunks), step):
+        part = prepared.chunks[start : start + step]
+        store.add_chunks(part, np.stack([vectors[c.chunk_id] for c in part]))
     store.add_tables(prepared.tables)
     store.put_document(prepared.doc)
 

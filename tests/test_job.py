@@ -206,8 +206,12 @@ def test_progress_events_tell_file_pages_and_chunks(library, tmp_path):
     stages = [(e.stage, Path(e.current).name, e.result.status if e.result else "") for e in events]
     assert stages[0] == ("reading", "report_0.md", "") and stages[-1] == ("indexing", "", "")
     assert ("", "report_1.md", "new") in stages
-    batches = [e for e in events if e.stage == "embedding" and e.current == str(paths[1])]
-    chunks = summary.results[1].chunks
+    # two short reports are embedded together: the events name the first and count both reports' chunks
+    batches = [e for e in events if e.stage == "embedding"]
+    chunks = summary.results[0].chunks + summary.results[1].chunks
+    assert {e.current for e in batches} == {f"{paths[0]} + 1 more"}
     assert batches[0].file_chunks_done == 0 and batches[-1].file_chunks_done == chunks
-    assert all(e.pages == 1 and e.file_chunks == chunks and e.files_done == 1 for e in batches)
+    assert all(e.pages == 2 and e.file_chunks == chunks and e.files_done == 0 for e in batches)
     assert batches[-1].chunks_embedded == summary.embedded  # the whole job's count
+    done = [(e.files_done, Path(e.current).name) for e in events if e.result is not None]
+    assert done == [(1, "report_0.md"), (2, "report_1.md")]
