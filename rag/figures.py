@@ -102,6 +102,8 @@ def figure_answer(query: Query, hits: Sequence[Hit], tables_of: Callable[[str], 
     if not asks_figure(query):
         return None
     terms = _figure_terms(query)
+    if _unnamed_part(query.focus):
+        return None  # "wages expense as a percent of net sales": the asked quantity is no term's
     judged = bool(_JUDGEMENT.search(query.focus))
     if judged:  # the judgement's words ("healthy", "profile") qualify no line; the figure's own words remain
         said = " ".join(p for t in terms for p in t.asked if p.casefold() in query.text.casefold())
@@ -555,6 +557,16 @@ def _combination(focus: str, terms: list[FinanceTerm]) -> tuple[str, str, str] |
     if margin and terms and (terms[0].kind == "figure" or terms[0].display == "amount"):  # "EBITDA % margin"
         return "percent", terms[0].name, "revenue"
     return None
+
+
+def _unnamed_part(focus: str) -> bool:
+    """Whether the question combines two quantities ("X as a % of Y", "X占Y的比重") and the vocabulary knows no
+    term for one of them: answering with the other one alone would answer another question."""
+    for pattern, _ in _COMBINATIONS:
+        match = pattern.search(focus)
+        if match and not (finance_terms(match.group(1)) and finance_terms(match.group(2))):
+            return True
+    return False
 
 
 def _term(name: str) -> FinanceTerm:

@@ -118,6 +118,11 @@ def test_explanations_are_not_figure_questions_and_judgements_on_a_figure_are():
     assert not asks_figure(analyze("Is 3M a good place to work?"))
 
 
+def test_a_quantity_the_vocabulary_does_not_know_is_not_answered_with_the_other_one(library):
+    result = answer("Did Acme's wages expense as a percent of net sales increase in FY2023?", library, mode="extractive")
+    assert result.figure is None  # not the change in net sales
+
+
 def test_a_judgement_on_a_direction_is_answered_with_the_change_and_both_years_cited(library):
     result = answer("Did Acme grow its PP&E between FY2022 and FY2023?", library, mode="extractive")
     assert result.kind == "derived" and result.text.startswith("The figures to judge by:")
