@@ -21,6 +21,7 @@ __all__ = ["analysts_of", "card_answer"]
 _AUTHOR = re.compile(r"分析师|作者|谁写|撰写|执笔|\bwho\s+(?:wrote|authored|writes|is\s+the\s+analyst)\b|\bauthors?\b"
                      r"|\banalysts?\b", re.I)
 _RATING = re.compile(r"评级|投资建议|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
+_REPORT = re.compile(r"\b(?:this|the)\s+(?:report|note|research)\b|报告|研报|这篇|本文|该文", re.I)
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)
 _CARD_PAGES = (1, 2)  # analysts are printed on a report's first page, a few reports' second
@@ -44,7 +45,7 @@ def card_answer(store: Store, evidence: Evidence) -> Answer | None:
     author, rating = bool(_AUTHOR.search(focus)), bool(_RATING.search(focus))
     if not author and not rating:
         return None
-    doc = _the_report(store, evidence)
+    doc = _the_report(store, evidence, focus)
     if doc is None:
         return None
     pages = store.chunks_on([(doc.doc_id, p) for p in _CARD_PAGES])
@@ -73,15 +74,18 @@ def card_answer(store: Store, evidence: Evidence) -> Answer | None:
     return Answer(evidence.question, text, True, citations, hits, evidence.scope, kind="card")
 
 
-def _the_report(store: Store, evidence: Evidence) -> Document | None:
-    """The report a question is about: the one it is scoped to, else the library's only document."""
+def _the_report(store: Store, evidence: Evidence, focus: str) -> Document | None:
+    """The report a question is about: the one it is scoped to, else the library's only document when the
+    question speaks of a report or of the card's company or sector ("Who wrote Pride and Prejudice?" does not)."""
     doc_ids = list(evidence.scope.get("doc_ids") or ())
     if len(doc_ids) == 1:
         return store.document(doc_ids[0])
-    if doc_ids:
-        return None
     documents = store.documents()
-    return documents[0] if len(documents) == 1 else None
+    if doc_ids or len(documents) != 1:
+        return None
+    doc = documents[0]
+    subjects = [doc.meta.get(k, "") for k in ("company", "sector")]
+    return doc if _REPORT.search(focus) or any(s and s in focus for s in subjects) else None
 
 
 def _printed(chunks: Sequence[Chunk], name: str) -> tuple[Chunk, int, int] | None:

@@ -124,6 +124,11 @@ def test_who_wrote_the_report_and_its_rating_are_read_off_its_card(report, quest
     assert chunk.text[first.start:first.end] == first.quote and printed in first.quote and first.page == 1
 
 
+def test_who_wrote_something_else_is_not_read_off_the_reports_card(report):
+    for question in ("Who wrote the novel Pride and Prejudice?", "《红楼梦》的作者是谁？"):
+        assert answer(question, report).kind != "card"
+
+
 def test_naming_the_broker_scopes_the_question_to_its_report(report):
     result = answer("国联证券的这篇报告建议关注哪些视频应用公司？", report)
     doc = report.store.documents()[0]
