@@ -33,6 +33,9 @@ _NOT_A_FIGURE = re.compile(
 _OVER_TIME = re.compile(r"historical|consistent|stable|volatil|fluctuat|trend|over\s+time|each\s+year|every\s+year"
                         r"|over\s+the\s+(?:past|last)\s+(?:few|several|\d+)\s+years|历年|稳定|波动|趋势|逐年", re.I)
 _FISCAL_YEAR = re.compile(r"\d{4}(?:-\d{2}-\d{2})?")  # a year's column ("2023", "2023-01-28"), not "2023-07-29/3M"
+# "Which segment had the lowest net revenue?" asks for a segment, not the company's net revenue.
+_WHICH_MOST = re.compile(r"\bwhich\b.*\b(?:lowest|highest|largest|smallest|biggest|most|least|best|worst|top)\b"
+                         r"|哪(?:个|一|些|家|项|类).*最", re.I)
 # A forecast as it stood before a revision is printed in the text ("前值364.8亿元"), not in the tables.
 _BEFORE_REVISION = re.compile(r"调整前|下调前|上调前|前值|原预测|此前预测|previous\s+(?:forecast|estimate)"
                               r"|prior\s+(?:forecast|estimate)|before\s+the\s+(?:revision|cut|raise)", re.I)
@@ -77,7 +80,7 @@ class Found:
 
 def asks_figure(query: Query) -> bool:
     """Whether ``query`` asks for a figure or ratio, or a judgement on one (not an explanation)."""
-    if _NOT_A_FIGURE.search(query.focus) or _BEFORE_REVISION.search(query.focus):
+    if _NOT_A_FIGURE.search(query.focus) or _BEFORE_REVISION.search(query.focus) or _WHICH_MOST.search(query.focus):
         return False
     return bool(_figure_terms(query))
 

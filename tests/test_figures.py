@@ -116,6 +116,8 @@ def test_explanations_are_not_figure_questions_and_judgements_on_a_figure_are():
     assert asks_figure(analyze("Did Pfizer grow its revenue between FY20 and FY21?"))
     assert asks_figure(analyze("Is 3M a capital-intensive business based on FY2022 data?"))  # judged by ratios
     assert not asks_figure(analyze("Is 3M a good place to work?"))
+    assert not asks_figure(analyze("Which of JPM's business segments had the lowest net revenue in 2021 Q1?"))
+    assert not asks_figure(analyze("哪个产品的营业收入最高？"))  # a segment or product, not the total
 
 
 def test_a_quantity_the_vocabulary_does_not_know_is_not_answered_with_the_other_one(library):
