@@ -20,7 +20,7 @@ __all__ = ["analysts_of", "card_answer"]
 
 _AUTHOR = re.compile(r"分析师|作者|谁写|撰写|执笔|\bwho\s+(?:wrote|authored|writes|is\s+the\s+analyst)\b|\bauthors?\b"
                      r"|\banalysts?\b", re.I)
-_RATING = re.compile(r"评级|投资建议|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
+_RATING = re.compile(r"评级|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
 _REPORT = re.compile(r"\b(?:this|the)\s+(?:report|note|research)\b|报告|研报|这篇|本文|该文", re.I)
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)

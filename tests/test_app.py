@@ -146,7 +146,7 @@ def test_question_gets_an_answer_with_linked_citations(monkeypatch, shared_libra
 
 
 def test_sources_are_numbered_from_one_and_show_no_markdown_marks(monkeypatch, shared_library):
-    at = _ask(_app(monkeypatch, shared_library), "国联证券给出的行业评级是什么？")
+    at = _ask(_app(monkeypatch, shared_library), "国联证券给计算机行业的上次建议是什么？")
     answer = at.session_state.turns[0].answer
     assert answer.text.endswith("[1]") and [c.n for c in answer.citations] == [1]
     assert answer.citations[0].hit > 1  # the passage is not the top hit, yet its marker reads [1]
@@ -185,7 +185,7 @@ def test_unanswerable_question_is_refused_without_a_scope_to_clear(monkeypatch, 
 
 
 def test_follow_up_question_uses_the_conversation(monkeypatch, shared_library):
-    at = _ask(_app(monkeypatch, shared_library), "国联证券给出的行业评级是什么？")
+    at = _ask(_app(monkeypatch, shared_library), "国联证券给计算机行业的上次建议是什么？")
     assert at.session_state.turns[0].answer.scope["matched"] == "国联证券"
     _ask(at, "它的投资建议是什么？")  # names no report: its scope can only come from the conversation
     follow = at.session_state.turns[1].answer
