@@ -18,8 +18,10 @@ from rag.types import Answer, Chunk, Citation, Document, Hit
 
 __all__ = ["analysts_of", "card_answer"]
 
-_AUTHOR = re.compile(r"分析师|作者|谁写|撰写|执笔|\bwho\s+(?:wrote|authored|writes|is\s+the\s+analyst)\b|\bauthors?\b"
-                     r"|\banalysts?\b", re.I)
+# Asking who wrote it, not what its analysts expect ("分析师预计…", "What do the analysts expect…").
+_AUTHOR = re.compile(r"(?:哪位|哪些|哪几位|谁).{0,6}(?:分析师|作者)|(?:分析师|作者).{0,6}(?:是谁|有谁|有哪些|是哪|姓名|名字)"
+                     r"|第一作者|谁写|撰写人|执笔人|\bwho\s+(?:wrote|authored|writes)\b"
+                     r"|\bwho\s+(?:is|are)\s+the\s+(?:analysts?|authors?)\b|\bwhich\s+analysts?\b|\bauthors?\s+of\b", re.I)
 _RATING = re.compile(r"评级|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
 _REPORT = re.compile(r"\b(?:this|the)\s+(?:report|note|research)\b|报告|研报|这篇|本文|该文", re.I)
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)

@@ -138,6 +138,8 @@ def test_who_wrote_a_report_named_by_broker_and_title_is_read_off_its_card(libra
     first = answer("国金证券《储能高增，盈利能力提升》的第一作者是谁？", library, mode="extractive")
     assert first.kind == "card" and "张明" in first.text and "李华" not in first.text
     assert answer("哪些券商给了华远电气买入评级？", library, mode="extractive").kind == "table"  # no author asked
+    expects = answer("国金证券《储能高增，盈利能力提升》中分析师预计2026年归母净利润是多少？", library, mode="extractive")
+    assert expects.kind != "card"  # what its analysts expect, not who they are
     rated = answer("国金证券《储能高增，盈利能力提升》给了什么评级？", library, mode="extractive")
     assert rated.kind == "card" and "“买入（维持）”评级[1]" in rated.text
     assert rated.citations[0].quote == "投资评级：买入（维持）"
