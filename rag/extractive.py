@@ -55,6 +55,8 @@ _SENTENCE_END = re.compile(r"[。！？.!?；;]\W*$")
 _FIGURE_LABEL = re.compile(r"(?:图表|图|表|附图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d+(?:[.-]\d+)*", re.I)
 _NAME_NUMBER = re.compile(r"\b[A-Z][A-Za-z\-]*\s?\d+(?:\.\d+)*\b|\b\d+(?:\.\d+)*\s?[A-Z][A-Za-z]*\b")
 _PUNCT_SPACE = re.compile(r"[\W_]+")
+# A page's machine-readable stamp ("rQrOsNtRpOmPtQoOrNqPoQ9PbP7NpNn…", a watermark in the text layer) is no sentence.
+_SCRAMBLED = re.compile(r"\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z0-9]{30,}\b")
 
 
 def asks_quantity(evidence: Evidence) -> bool:
@@ -130,7 +132,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
             line_start = text.rfind("\n", 0, start) + 1
             if text[line_start:start].lstrip().startswith("#") or sentence == heading:
                 continue
-            if len(content_terms(sentence)) < 2 and not numbers(sentence):
+            if len(content_terms(sentence)) < 2 and not numbers(sentence) or _SCRAMBLED.search(sentence):
                 continue
             found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence, evidence.question)))
     return [replace(c, lexical=coverage(evidence.terms, c.matched, evidence.weights)) for c in found]

@@ -277,3 +277,12 @@ def test_names_keep_their_version_and_periods_are_not_names():
     follow = chat.follow_up("那 Sora 呢？")
     assert (follow.subject, follow.extra_terms) == (("Sora",), ("上下", "下文", "上下文", "窗口"))  # 1.5 went
     assert follow.previous == "Gemini 1.5 Pro 的上下文窗口有多大？"
+
+
+def test_a_pages_scrambled_stamp_is_never_quoted():
+    stamp = "rQrOsNtRpOmPtQoOrNqPoQ9PbP7NpNnNpNtNkPrRpMeRoPoN7NmOoPwMoOrRMYmNpO\nTencent shareholder return 2025 Page 3"
+    body = "In 2025, Tencent's total shareholder return was HKD128bn, implying a c.3% yield."
+    chunks = make_chunks("db", "DB-700.pdf", {}, [("", 3, stamp, Kind.BODY, ()), ("", 4, body, Kind.BODY, ())])
+    result = extractive(make_evidence("How much did Tencent return to shareholders in 2025?",
+                                      [Hit(chunks[0], 0.03), Hit(chunks[1], 0.02)]))
+    assert "rQrOsNt" not in result.text and "HKD128bn" in result.text
