@@ -132,7 +132,8 @@ def cross_question(question: str, found: Sequence[Company], publishers: Iterable
         fields = ["rating", "target_price"]
     if not fields or (brokers and "forecast" in fields):
         return None  # one broker's forecast is a figure answer citing its cell
-    if "forecast" not in fields and query.years and max(query.years) > _default_year("next year", company):
+    newest = _default_year("", company)  # the newest report's year
+    if "forecast" not in fields and query.years and newest and int(max(query.years)) > int(newest) + 1:
         return None  # "2030 price target": reports state a 12-month target, no year's
     year = query.years[-1] if query.years else _default_year(text, company)
     label = _label(metric, question, query.lang) if metric else ""
