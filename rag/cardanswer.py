@@ -8,13 +8,12 @@ and the action on it, cited to the line that prints the rating.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
-from rag.crossreport import rating_line
+from rag.crossreport import printed_line, rating_line
 from rag.evidence import Evidence
 from rag.store import Store
 from rag.terms import question_focus
-from rag.types import Answer, Chunk, Citation, Document, Hit
+from rag.types import Answer, Citation, Document, Hit
 
 __all__ = ["analysts_of", "card_answer"]
 
@@ -26,6 +25,7 @@ _RATING = re.compile(r"评级|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
 _REPORT = re.compile(r"\b(?:this|the)\s+(?:report|note|research)\b|报告|研报|这篇|本文|该文", re.I)
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)
+_ANALYST_LABEL = re.compile(r"分析师|研究员|执业|证书|(?i:analyst|SAC|SFC|CE\s+No)")  # a line naming an analyst
 _CARD_PAGES = (1, 2)  # analysts are printed on a report's first page, a few reports' second
 _ANALYST = re.compile(r"^\s*(?P<name>.+?)\s*(?:\((?P<cert>[^)]*)\))?\s*$")
 
@@ -52,24 +52,25 @@ def card_answer(store: Store, evidence: Evidence) -> Answer | None:
         return None
     pages = store.chunks_on([(doc.doc_id, p) for p in _CARD_PAGES])
     chunks = [c for p in _CARD_PAGES for c in pages[(doc.doc_id, p)]]
-    found: list[tuple[Chunk, int, int]] = []
+    first = bool(_FIRST.search(focus))
     if author:
         people = analysts_of(doc.meta.get("analysts", ""))
-        people = people[:1] if _FIRST.search(focus) else people
-        found = [f for name, _ in people if (f := _printed(chunks, name)) is not None]
+        people = people[:1] if first else people
+        found = [f for name, _ in people if (f := printed_line(chunks, [_spelled(name)], _ANALYST_LABEL))]
         if not people or len(found) < len(people):
             return None  # a name the report does not print is not stated
-        text = _authors(evidence.lang, doc.meta, people, first=bool(_FIRST.search(focus)))
+        text = _authors(evidence.lang, doc.meta, people, first=first)
     else:
         located = rating_line(chunks, doc.meta.get("rating", ""))
         if located is None or (_PREVIOUS.search(focus) and doc.meta.get("rating_action") != "维持"):
             return None  # the previous rating of a changed one is in the text, not on the card
-        found = [(located.chunk, located.start, located.end)]
+        found = [located]
         text = _rated(evidence.lang, doc.meta, previous=bool(_PREVIOUS.search(focus)))
-    cited = list(dict.fromkeys(chunk for chunk, _, _ in found))
-    citations = tuple(Citation(n, c.chunk_id, c.doc_id, c.source, c.title, c.page_at(start), c.section,
-                               c.text[start:end], start, end, hit=cited.index(c) + 1)
-                      for n, (c, start, end) in enumerate(found, 1))
+    cited = list(dict.fromkeys(f.chunk for f in found))
+    citations = tuple(Citation(n, f.chunk.chunk_id, f.chunk.doc_id, f.chunk.source, f.chunk.title,
+                               f.chunk.page_at(f.start), f.chunk.section, f.quote, f.start, f.end,
+                               hit=cited.index(f.chunk) + 1)
+                      for n, f in enumerate(found, 1))
     ids = {c.chunk_id for c in cited}
     hits = (*(Hit(c, 1.0, {"card": i}) for i, c in enumerate(cited, 1)),
             *(h for h in evidence.hits if h.chunk.chunk_id not in ids))
@@ -90,16 +91,9 @@ def _the_report(store: Store, evidence: Evidence, focus: str) -> Document | None
     return doc if _REPORT.search(focus) or any(s and s in focus for s in subjects) else None
 
 
-def _printed(chunks: Sequence[Chunk], name: str) -> tuple[Chunk, int, int] | None:
-    """The first line of ``chunks`` printing ``name`` (its characters may be spaced apart), as a span."""
-    pattern = re.compile(r"\s*".join(re.escape(ch) for ch in name.replace(" ", "")))
-    for chunk in chunks:
-        match = pattern.search(chunk.text)
-        if match:
-            start = chunk.text.rfind("\n", 0, match.start()) + 1
-            end = chunk.text.find("\n", match.end())
-            return chunk, start, len(chunk.text) if end < 0 else end
-    return None
+def _spelled(name: str) -> re.Pattern[str]:
+    """``name`` as a report may print it, its characters spaced apart or not ("殷 晟 路")."""
+    return re.compile(r"\s*".join(re.escape(ch) for ch in name.replace(" ", "")))
 
 
 def _authors(lang: str, meta: dict[str, str], people: list[tuple[str, str]], first: bool) -> str:

@@ -27,7 +27,7 @@ from rag.tables import Row, Table, is_ratio_label, is_ratio_section, row_scale
 from rag.terms import analyze, vocabulary
 from rag.types import Answer, AnswerTable, Chunk, Citation, Document, Flag, Hit, TableCell, TableRow
 
-__all__ = ["DASH", "Located", "cross_report", "forecast_cell", "rating_line", "table_answer", "target_move"]
+__all__ = ["DASH", "Located", "cross_report", "forecast_cell", "printed_line", "rating_line", "table_answer", "target_move"]
 
 DASH = "—"
 # the chunks covering each (doc_id, page) asked for, read at once
@@ -259,11 +259,11 @@ class _Cells:
         first = self.pages.get((report.doc_id, report.page), [])
         target, previous = _price(report.target_price), _price(report.previous_target)
         names = [p for name in broker_names(report.broker) for p in _words(name)]
-        cells = [self.cell(report.broker, _line(first, names, _HOUSE)),
-                 self.cell(report.date, _line(first, _date_patterns(report.date), _NONE)),
+        cells = [self.cell(report.broker, printed_line(first, names, _HOUSE)),
+                 self.cell(report.date, printed_line(first, _date_patterns(report.date), _NONE)),
                  self.cell(self.rating(report), rating_line(first, report.rating)),
                  self.cell(self.target(report, target, previous),
-                           _line(first, _price_patterns(report.target_price), _TARGET_LABEL))]
+                           printed_line(first, _price_patterns(report.target_price), _TARGET_LABEL))]
         printed, value, unit = "", None, ""
         if "forecast" in self.asked.fields:
             located = None
@@ -271,7 +271,7 @@ class _Cells:
                 printed, value, unit = forecast.cell.text, forecast.cell.value, _unit(forecast)
                 self.units[unit] += 1
                 chunks = self.pages.get((report.doc_id, forecast.table.page), [])
-                located = _line(chunks, [_spaced(forecast.row.line)], _NONE)
+                located = printed_line(chunks, [_spaced(forecast.row.line)], _NONE)
             cells.append(self.cell(f"{printed} {unit}".strip() if printed else "", located))
         return ReportRow(TableRow(tuple(cells), report.doc_id, report.source, report.date), report, target,
                          previous, printed, value, unit, move)
@@ -334,7 +334,7 @@ _HOUSE = re.compile(r"(?i:research|securities|limited|ltd\b|co\.)|研究所|研�
 _RATING_LABEL = re.compile(r"(?i:rating|maintain|reiterate|reaffirm|initiat|upgrade|downgrade)|评级|维持|首次|上调|下调")
 
 
-def _line(chunks: Sequence[Chunk], patterns: Iterable[re.Pattern[str]],
+def printed_line(chunks: Sequence[Chunk], patterns: Iterable[re.Pattern[str]],
           label: re.Pattern[str]) -> Located | None:
     """The best line of ``chunks`` printing one of ``patterns`` (a line with ``label`` first, then the shorter),
     cut to the clause around what it prints; ``None`` when no line prints it."""
@@ -409,7 +409,7 @@ def rating_line(chunks: Sequence[Chunk], rating: str) -> Located | None:
         return None
     short = {"outperform": ("O-PF",), "overweight": ("OW",), "high conviction outperform": ("O-PF",)}
     for words in ((rating,), short.get(rating.casefold(), ())):
-        found = _line(chunks, [re.compile(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", re.I) for w in words],
+        found = printed_line(chunks, [re.compile(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", re.I) for w in words],
                       _RATING_LABEL)
         if found is not None:
             return found
