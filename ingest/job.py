@@ -325,9 +325,9 @@ class _Group:
         vectors = _embed(self.library, chunks, lambda n: self.emit(
             replace(embedding, chunks_embedded=self.embedded + n, file_chunks_done=n)))
         self.embedded += len(chunks)
+        _write(self.library, [r.prepared for r in reads], vectors)
         results = []
         for read in reads:
-            _write(self.library, read.prepared, vectors)
             _delete_all(self.library, read.same_path)
             doc = read.prepared.doc
             result = FileResult(str(read.path), REPLACED if read.same_path else NEW, doc.doc_id, doc.pages,
@@ -371,10 +371,11 @@ def embedding_text(chunk: Chunk) -> str:
 
 
 def _embed(library: Library, chunks: list[Chunk], batch_done: Callable[[int], None]) -> dict[str, np.ndarray]:
-    """Each chunk's vector, embedded in batches of texts of like length (they pad less)."""
+    """Each chunk's vector, embedded in batches of texts of like length in tokens (they pad less)."""
     embedder = library.embedder
     texts = {c.chunk_id: embedding_text(c) for c in chunks}
-    by_length = sorted(texts, key=lambda cid: len(texts[cid]))
+    tokens = dict(zip(texts, embedder.token_counts(list(texts.values())), strict=True))
+    by_length = sorted(texts, key=lambda cid: tokens[cid])
     vectors: dict[str, np.ndarray] = {}
     for start in range(0, len(by_length), embedder.batch_size):
         part = by_length[start : start + embedder.batch_size]
@@ -383,17 +384,18 @@ def _embed(library: Library, chunks: list[Chunk], batch_done: Callable[[int], No
     return vectors
 
 
-def _write(library: Library, prepared: _Prepared, vectors: dict[str, np.ndarray]) -> None:
-    """One file's chunks with their vectors, its tables and then its record (a file without one is unfinished)."""
+def _write(library: Library, prepared: list[_Prepared], vectors: dict[str, np.ndarray]) -> None:
+    """A group of files: each marked unfinished, then their chunks with their vectors and their tables, then
+    their records, in as few Chroma writes as the store allows (a write of a few rows costs about as much as
+    one of a thousand). A file without its record is unfinished and cleaned up by the next job."""
     store = library.store
-    store.begin_document(prepared.doc.doc_id)
-    store.delete_chunks(prepared.doc.doc_id)  # leftovers of a killed run
-    step = library.embedder.batch_size
-    for start in range(0, len(prepared.chunks), step):
-        part = prepared.chunks[start : start + step]
-        store.add_chunks(part, np.stack([vectors[c.chunk_id] for c in part]))
-    store.add_tables(prepared.tables)
-    store.put_document(prepared.doc)
+    for one in prepared:
+        store.begin_document(one.doc.doc_id)
+        store.delete_chunks(one.doc.doc_id)  # leftovers of a killed run
+    chunks = [c for one in prepared for c in one.chunks]
+    store.add_chunks(chunks, np.stack([vectors[c.chunk_id] for c in chunks]))
+    store.add_tables([t for one in prepared for t in one.tables])
+    store.put_documents([one.doc for one in prepared])
 
 
 def _delete_all(library: Library, docs: Iterable[Document]) -> None:

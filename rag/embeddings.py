@@ -312,6 +312,16 @@ class Embedder:
         tokenizer.no_padding()
         return tokenizer, tokenizer.token_to_id(unk)
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text by the model's own tokenizer, before the model's cut (special tokens
+        included); characters where the tokenizer cannot be read without the model. Batches of like token
+        counts pad least: a Chinese and an English text of one length in characters differ three- to
+        fourfold in tokens."""
+        if self._vocabulary is None:
+            return [len(t) for t in texts]
+        tokenizer, _ = self._vocabulary
+        return [len(e.ids) for e in tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+
     def readable_share(self, text: str) -> float:
         """Share of the text's tokens the model's vocabulary knows (1 - [UNK] share).
 

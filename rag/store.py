@@ -14,7 +14,8 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,14 @@ class Store:
 
     def put_document(self, doc: Document) -> None:
         """Mark a document complete: called only after all its chunks are written."""
-        self.docs.upsert(ids=[doc.doc_id], embeddings=[[0.0]], metadatas=[_document_meta(doc)])
+        self.put_documents([doc])
+
+    def put_documents(self, docs: Sequence[Document]) -> None:
+        """Mark documents complete in one write (one new library version)."""
+        if not docs:
+            return
+        self.docs.upsert(ids=[d.doc_id for d in docs], embeddings=[[0.0]] * len(docs),
+                         metadatas=[_document_meta(d) for d in docs])
         self._new_version()
 
     def delete_document(self, doc_id: str) -> None:
@@ -264,11 +272,17 @@ class Store:
 
     # tables ------------------------------------------------------------------------------------
     def add_tables(self, tables: list[Table]) -> None:
-        """Store tables (written with their document's chunks, before its record is complete)."""
+        """Store tables, of one document or several (written with their documents' chunks, before their
+        records are complete); a table's id is its document's id and its place among that document's."""
+        placed: Counter[str] = Counter()
+        ids = []
+        for table in tables:
+            ids.append(f"{table.doc_id}:t{placed[table.doc_id]:04d}")
+            placed[table.doc_id] += 1
         for i in range(0, len(tables), _PAGE):
             part = tables[i : i + _PAGE]
             self.tables_collection.upsert(
-                ids=[f"{t.doc_id}:t{i + j:04d}" for j, t in enumerate(part)],
+                ids=ids[i : i + _PAGE],
                 embeddings=[[0.0]] * len(part),
                 documents=[json.dumps(t.to_dict(), ensure_ascii=False) for t in part],
                 metadatas=[{"doc_id": t.doc_id, "page": t.page, "statement": t.statement, "title": t.title,

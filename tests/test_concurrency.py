@@ -25,21 +25,23 @@ QUESTIONS = ("Gemini 1.5 Pro 在生产环境中可以运行多少 token？", "So
 FILES = 4
 
 # `reportqa ingest` that, once a document's chunks are written, says so on stdout and waits for a line
-# on stdin before writing the document's record (which makes it visible).
+# on stdin before writing the document's record (which makes it visible); each file is its own group.
 _WRITER = r"""
 import sys
+import ingest.job
 from rag.store import Store
 from reportqa.cli import main
 
-put_document = Store.put_document
+ingest.job.GROUP_CHUNKS = 1
+put_documents = Store.put_documents
 
-def put_when_told(self, doc):
-    print(f"written {doc.doc_id}", flush=True)
+def put_when_told(self, docs):
+    print("written", *(doc.doc_id for doc in docs), flush=True)
     if not sys.stdin.readline():
         raise SystemExit("the test went away")
-    put_document(self, doc)
+    put_documents(self, docs)
 
-Store.put_document = put_when_told
+Store.put_documents = put_when_told
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -81,7 +83,7 @@ def test_questions_during_an_ingest_see_complete_documents_only(settings, embedd
         for line in writer.stdout:
             if not line.startswith("written "):
                 continue  # the job's own result lines
-            pending = line.split()[1]
+            _, pending = line.split()
             assert pending == ids[len(seen)]  # files are written in order, one at a time
             seen.append(_ask(library, pending))
             writer.stdin.write("\n")

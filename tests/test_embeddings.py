@@ -47,6 +47,17 @@ def test_small_encodes_use_the_numpy_encoder_and_large_ones_sentence_transformer
     assert np.abs(batch[:LIGHT_TEXTS] - embedder.encode(many[:LIGHT_TEXTS])).max() < 1e-5
 
 
+def test_token_counts_are_the_models_own(embedder):
+    fresh = Embedder(embedder.name)
+    counts = fresh.token_counts(TEXTS)
+    assert "model" not in fresh.__dict__ and "light" not in fresh.__dict__  # the tokenizer file alone
+    tokenizer = embedder.model.tokenizer
+    assert counts == [len(tokenizer(t, truncation=False)["input_ids"]) for t in TEXTS]
+    assert max(counts) > 256  # not cut: texts beyond the model's limit sort last, where all cost alike
+    chinese, english = "营业收入同比增长百分之十二点三", "revenue grew by twelve"  # 15 and 22 characters
+    assert fresh.token_counts([chinese])[0] > fresh.token_counts([english])[0]
+
+
 def test_a_question_is_encoded_and_searched_without_importing_torch():
     """What a cold `reportqa ask` pays for its question vector: no sentence-transformers, no torch."""
     code = ("import json, sys, numpy as np; from rag.embeddings import Embedder, similarities; "

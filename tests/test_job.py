@@ -126,21 +126,23 @@ def _run_cli(*args: str) -> subprocess.Popen:
     )
 
 
-# A real `reportqa ingest` process that SIGKILLs itself at a chosen moment, the same on every machine: the
-# first batch of the second file's chunks is in Chroma, that document's record is not.
+# A real `reportqa ingest` process that SIGKILLs itself at a chosen moment, the same on every machine: each
+# file its own group, the first file complete, the second file's chunks and tables written, its record not.
 _KILLED_MID_WRITE = r"""
 import os, signal, sys
+import ingest.job
 from rag.store import Store
 from reportqa.cli import main
 
-add_chunks = Store.add_chunks
+ingest.job.GROUP_CHUNKS = 1
+put_documents = Store.put_documents
 
-def add_then_die(self, chunks, vectors):
-    add_chunks(self, chunks, vectors)
-    if self.documents():  # one document complete, the next one half-written
+def die_before_the_second_record(self, docs):
+    if self.documents():
         os.kill(os.getpid(), signal.SIGKILL)
+    put_documents(self, docs)
 
-Store.add_chunks = add_then_die
+Store.put_documents = die_before_the_second_record
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rag.store import ModelMismatchError, Store, manifest_path, read_manifest
+from rag.tables import Cell, Row, Table
 from rag.types import Chunk, Document, Kind
 
 
@@ -121,3 +122,16 @@ def test_reset_on_open_re_indexes_a_library_built_with_another_model(library, se
     assert other.documents() == [] and other.chunks.metadata["embed_model"] == "BAAI/bge-small-zh-v1.5"
     with pytest.raises(ModelMismatchError):
         Store(settings, library.store.model)
+
+
+
+def test_tables_of_several_documents_written_at_once_stay_each_documents(library):
+    def table(doc_id: str, page: int) -> Table:
+        row = Row("营业收入", (Cell("1,505.60", 1505.6, "2024A", "2024A"),), "营业收入 1,505.60")
+        return Table(doc_id, f"{doc_id}.pdf", page, f"第{page}页的表", "", "亿元", 1e8, ("2024A",), ("2024A",), (row,))
+
+    store = library.store
+    store.add_tables([table("a", 3), table("b", 1), table("a", 7)])
+    assert [t.page for t in store.tables("a")] == [3, 7]
+    assert [t.page for t in store.tables("b")] == [1]
+    assert store.tables("a")[1].rows[0].cells[0].value == 1505.6
