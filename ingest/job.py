@@ -25,6 +25,7 @@ from ingest.clean import clean_pages
 from ingest.loaders import SUPPORTED, BadFile, load
 from ingest.metadata import extract_metadata
 from ingest.tables import extract_tables
+from rag.embeddings import sample_rows
 from rag.library import Library
 from rag.tables import Table
 from rag.types import Chunk, Document
@@ -371,9 +372,18 @@ def embedding_text(chunk: Chunk) -> str:
 
 
 def _embed(library: Library, chunks: list[Chunk], batch_done: Callable[[int], None]) -> dict[str, np.ndarray]:
-    """Each chunk's vector, embedded in batches of texts of like length in tokens (they pad less)."""
+    """Each chunk's vector, embedded in batches of texts of like length in tokens (they pad less). Of a
+    document the model does not read (:meth:`Embedder.reads`: a Chinese report under an English-only model)
+    only what it reads is embedded: retrieval leaves such vectors out, and [UNK] tokens cost the model as
+    much as words."""
     embedder = library.embedder
     texts = {c.chunk_id: embedding_text(c) for c in chunks}
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    unread = [c.chunk_id for doc in by_doc.values()
+              if not embedder.reads([doc[i].text for i in sample_rows(len(doc))]) for c in doc]
+    texts.update(zip(unread, embedder.readable_part([texts[cid] for cid in unread]), strict=True))
     tokens = dict(zip(texts, embedder.token_counts(list(texts.values())), strict=True))
     by_length = sorted(texts, key=lambda cid: tokens[cid])
     vectors: dict[str, np.ndarray] = {}

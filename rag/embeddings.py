@@ -30,6 +30,8 @@ _BUNDLED_NAMES = {DEFAULT_EMBED_MODEL, "all-MiniLM-L6-v2", "bundled"}
 # where the model allows, until sentence-transformers is loaded: ingest batches are larger and use its faster
 # kernels, and once loaded (an ingest job's last short batch of a file) they are faster for any size.
 LIGHT_TEXTS = 16
+READS_DOCUMENT = 0.9  # share of a document's tokens the model must know for its vectors to be evidence
+_SAMPLES = 5  # chunks, spread through a document, that decide whether the model reads it
 
 
 def resolve_model(name: str) -> str:
@@ -240,6 +242,12 @@ def _bert_weights(path: Path, layers: int) -> dict[str, np.ndarray] | None:
     return weights
 
 
+def sample_rows(count: int) -> list[int]:
+    """The positions of the chunks, spread through a document of ``count`` chunks, that decide whether the
+    model reads it (:meth:`Embedder.reads`)."""
+    return sorted({int(i) for i in np.linspace(0, count - 1, _SAMPLES)}) if count else []
+
+
 class Embedder:
     """Encodes texts to unit vectors; loads the model on first use."""
 
@@ -321,6 +329,23 @@ class Embedder:
             return [len(t) for t in texts]
         tokenizer, _ = self._vocabulary
         return [len(e.ids) for e in tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+
+    def reads(self, sample: Sequence[str]) -> bool:
+        """Whether the model reads a document, from the chunk texts :func:`sample_rows` picks from it: their
+        mean :meth:`readable_share` is at least :data:`READS_DOCUMENT`. Cosines with chunks of a document it
+        does not read (a Chinese report under an English-only model) are noise, not evidence: retrieval's
+        dense list leaves them out, and ingestion embeds only what the model reads of them
+        (:meth:`readable_part`)."""
+        return bool(sample) and float(np.mean([self.readable_share(t) for t in sample])) >= READS_DOCUMENT
+
+    def readable_part(self, texts: Sequence[str]) -> list[str]:
+        """Each text as far as the model reads it: its tokens without [UNK], decoded ("2025年营收12.3亿元" under
+        all-MiniLM-L6-v2 is "2025 年 12. 3"). Texts the tokenizer cannot be read for are kept whole."""
+        if self._vocabulary is None:
+            return list(texts)
+        tokenizer, unk = self._vocabulary
+        known = [[i for i in e.ids if i != unk] for e in tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        return list(tokenizer.decode_batch(known))
 
     def readable_share(self, text: str) -> float:
         """Share of the text's tokens the model's vocabulary knows (1 - [UNK] share).

@@ -35,6 +35,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from rag.embeddings import sample_rows
 from rag.store import ConcurrentWriteError, Store, chunk_from, chunk_meta
 from rag.terms import STATEMENT_HEADINGS, STATEMENTS, statement_headings
 from rag.text import STOPWORDS, number_key, tokenize
@@ -184,23 +185,19 @@ class SearchIndex:
         return (self.statement_bits & bits) > 0
 
     @cached_property
-    def _readable(self) -> dict[float, np.ndarray]:
-        return {}
+    def _readable(self) -> list[np.ndarray]:
+        return []
 
-    def readable_rows(self, share: Callable[[str], float], floor: float = 0.9) -> np.ndarray:
-        """True for chunks of documents the embedding model reads (``share`` of a text's tokens it knows, at
-        least ``floor`` over five chunks spread through each document): cosines with chunks of the others
-        (Chinese reports under an English-only model) are noise, not evidence."""
-        found = self._readable.get(floor)
-        if found is None:
-            shares = np.zeros(len(self.doc_ids), dtype=np.float32)
+    def readable_rows(self, reads: Callable[[Sequence[str]], bool]) -> np.ndarray:
+        """True for chunks of documents the embedding model reads (:meth:`rag.embeddings.Embedder.reads`
+        of the chunks :func:`rag.embeddings.sample_rows` picks from each)."""
+        if not self._readable:
             starts = np.searchsorted(self.doc_codes, np.arange(len(self.doc_ids) + 1))
-            for code in range(len(self.doc_ids)):
-                rows = np.unique(np.linspace(starts[code], starts[code + 1] - 1, 5).astype(int))
-                texts = [self._record(int(r))[0] for r in rows if starts[code] < starts[code + 1]]
-                shares[code] = np.mean([share(t) for t in texts]) if texts else 0.0
-            found = self._readable[floor] = shares[self.doc_codes] >= floor
-        return found
+            read = np.array([reads([self._record(int(starts[code]) + i)[0]
+                                    for i in sample_rows(int(starts[code + 1] - starts[code]))])
+                             for code in range(len(self.doc_ids))], dtype=bool)
+            self._readable.append(read[self.doc_codes] if len(self.doc_ids) else np.zeros(len(self), dtype=bool))
+        return self._readable[0]
 
     def _record(self, row: int) -> tuple[str, dict[str, Any]]:
         """A chunk's stored ``(text, Chroma metadata)``."""

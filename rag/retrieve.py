@@ -138,7 +138,7 @@ def retrieve(
     if weights["dense"] > 0:  # skipped when the model cannot read the question
         vector = library.embedder.encode_one(asked)
         clock.lap("embed")
-        dense = index.dense_scores(vector, mask & index.readable_rows(library.embedder.readable_share))
+        dense = index.dense_scores(vector, mask & index.readable_rows(library.embedder.reads))
     clock.lap("dense")
 
     # 3. weighted RRF of chunk and page lists, one chunk per page first, optional rerank

@@ -9,11 +9,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REFERENCE_REPORT, ROOT
 
-from ingest.job import FAILED, NEW, REPLACED, UNCHANGED, delete_document, file_doc_id, ingest_paths
+from ingest.job import (
+    FAILED,
+    NEW,
+    REPLACED,
+    UNCHANGED,
+    delete_document,
+    embedding_text,
+    file_doc_id,
+    ingest_paths,
+)
+from rag.embeddings import sample_rows
 from rag.library import Library
+from rag.retrieve import retrieve
 
 REPORT_TEXT = REFERENCE_REPORT.read_text(encoding="utf-8")
 
@@ -49,6 +61,30 @@ def test_reference_report_becomes_chunks_with_pages_sections_and_kinds(library):
     research = next(c for c in chunks if "过去的研究中" in c.text)
     assert research.section.endswith("1.2 Sora 采用了扩散模型结合 transformer")
     assert all(c.kind.value == "boilerplate" for c in chunks if "一般声明" in c.section)
+
+
+def test_a_report_the_model_cannot_read_is_embedded_as_far_as_it_reads(library, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "en.md").write_text("# Quarterly note\n\n" + "Revenue grew 12% to $1,505.6 million on cloud demand. " * 40,
+                                encoding="utf-8")
+    (docs / "zh.md").write_text(REPORT_TEXT, encoding="utf-8")
+    assert ingest_paths(library, [docs]).count(NEW) == 2
+    embedder = library.embedder
+    stored = {c.chunk_id: (c, v) for c, v in library.store.iter_chunks_with_vectors()}
+    by_source: dict[str, list] = {}
+    for chunk, vector in sorted(stored.values(), key=lambda cv: cv[0].chunk_id):
+        by_source.setdefault(chunk.source, []).append((chunk, vector))
+    for source, pairs in by_source.items():
+        texts = [embedding_text(c) for c, _ in pairs]
+        reads = embedder.reads([pairs[i][0].text for i in sample_rows(len(pairs))])
+        assert reads == (source == "en.md")  # the bundled model maps most Chinese characters to [UNK]
+        expected = embedder.encode(texts if reads else embedder.readable_part(texts))
+        assert np.abs(np.stack([v for _, v in pairs]) - expected).max() < 1e-4
+    zh_texts = [embedding_text(c) for c, _ in by_source["zh.md"]]
+    assert sum(embedder.token_counts(embedder.readable_part(zh_texts))) < sum(embedder.token_counts(zh_texts)) / 2
+    hit = retrieve(library, "Sora 可以生成多长的视频？", k=3).hits[0]  # BM25 finds it as before
+    assert hit.chunk.source == "zh.md" and "60" in hit.chunk.text
 
 
 def test_rerun_does_no_embedding_work_and_changes_nothing(library, tmp_path):
