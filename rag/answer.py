@@ -28,6 +28,7 @@ from rag.evidence import (
     make_evidence,
     mentions,
     refusal,
+    required_places,
     term_stats,
     unknown_subject,
 )
@@ -130,10 +131,11 @@ def gather_evidence(library: Library, question: str, filters: Filters | None = N
 def figure_from_tables(library: Library, evidence: Evidence) -> Answer | str | None:
     """The figure answer (:mod:`rag.figures`) with each cell cited by its row's line on the page; ``None``
     when the question asks for no figure, names a company the library lacks (or none it knows, while the top
-    passages are about several), or no table holds the cell;
+    passages are about several), restricts to a place (a statement's figure is the whole company's), or no
+    table holds the cell;
     for a ratio some of whose inputs no table prints, the note saying which (the passage answer follows)."""
     start = time.perf_counter()
-    if not evidence.hits or unknown_subject(evidence):
+    if not evidence.hits or unknown_subject(evidence) or required_places(evidence):
         return None
     store = library.store
     docs = {d.doc_id: d for d in store.documents()}

@@ -19,7 +19,7 @@ import numpy as np
 from rag import prompts
 from rag.conversation import entities
 from rag.library import Library
-from rag.terms import YEAR, content_terms, finance_terms, language, question_focus, subject
+from rag.terms import YEAR, Place, content_terms, finance_terms, language, places, question_focus, subject
 from rag.types import Answer, Chunk, Hit
 from rag.verify import coverage, missing_terms
 
@@ -159,7 +159,8 @@ def strength(evidence: Evidence, similarity: Similarity | None = None) -> Streng
     if unknown or not found:
         years, names = required_names(evidence)
         first = passage_text(evidence.hits[0])
-        absent = [y for y in years if y not in first] + [n for n in names if not mentions(first, n)]
+        absent = ([y for y in years if y not in first] + [n for n in names if not mentions(first, n)]
+                  + [p.as_named_in(evidence.question) for p in required_places(evidence) if not p.named_in(first)])
         return Strength(missing=join.join(unknown or absent) or "-")
     texts = [passage_text(evidence.hits[n - 1], evidence.question) for n in found]
     covered, best = max(((coverage(evidence.terms, t, evidence.weights), t) for t in texts), key=lambda p: p[0])
@@ -231,16 +232,26 @@ def unknown_names(evidence: Evidence) -> list[str]:
 
 
 def usable(evidence: Evidence) -> list[int]:
-    """Numbers of the top passages that mention the question's years and (one of) its Latin-script names.
+    """Numbers of the top passages that mention the question's years, (one of) its Latin-script names and
+    each place it restricts to.
 
     One name suffices: a passage often says "1.5 Pro" under a heading that says "Gemini".
     """
     years, names = required_names(evidence)
+    where = required_places(evidence)
     return [
         n for n, hit in enumerate(evidence.hits[:EXTRACT_CHUNKS], start=1)
         if all(re.search(rf"(?<!\d){y}(?!\d)", passage_text(hit)) for y in years)
         and (not names or any(mentions(passage_text(hit), name) for name in names))
+        and all(place.named_in(passage_text(hit)) for place in where)
     ]
+
+
+def required_places(evidence: Evidence) -> list[Place]:
+    """Places the question restricts to ("How many stores in Canada"): a passage that names none of a
+    place's forms answers for somewhere else. A place inside the scoped name (Air Canada) restricts nothing."""
+    scoped = evidence.scope.get("matched", "")
+    return [p for p in places(question_focus(evidence.question)) if not p.named_in(scoped)]
 
 
 def required_names(evidence: Evidence) -> tuple[list[str], list[str]]:

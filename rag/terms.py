@@ -203,6 +203,46 @@ def vocabulary() -> tuple[FinanceTerm, ...]:
     )
 
 
+@dataclass(frozen=True)
+class Place:
+    """A place a question can restrict a figure to, with the forms a passage may name it by."""
+
+    forms: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.forms[0]
+
+    def named_in(self, text: str) -> bool:
+        return any(pattern.search(text) for pattern in _form_patterns(self.forms))
+
+    def as_named_in(self, text: str) -> str:
+        """The form ``text`` names the place by (印度 in a Chinese question), else :attr:`name`."""
+        return next((f for f, pattern in zip(self.forms, _form_patterns(self.forms), strict=True)
+                     if pattern.search(text)), self.name)
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[Place, ...]:
+    raw = tomllib.loads(resources.files("rag").joinpath("data/places.toml").read_text(encoding="utf-8"))
+    return tuple(Place(tuple(p["forms"])) for p in raw["place"])
+
+
+@lru_cache(maxsize=256)
+def _form_patterns(forms: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """Chinese forms as written; English ones as whole words, any case but for short ones (UK, HK)."""
+    return tuple(
+        re.compile(re.escape(f)) if is_mostly_cjk(f)
+        else re.compile(rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])", 0 if len(f) <= 3 else re.I)
+        for f in forms
+    )
+
+
+def places(text: str) -> tuple[Place, ...]:
+    """The places of :data:`rag/data/places.toml` that ``text`` names ("stores in Canada", "在印度的收入")."""
+    return tuple(p for p in _places() if p.named_in(text))
+
+
 @lru_cache(maxsize=1)
 def _phrase_patterns() -> tuple[tuple[re.Pattern[str], FinanceTerm], ...]:
     """Every asked phrase as a pattern (Latin phrases as whole words), longest first."""

@@ -259,6 +259,17 @@ def test_a_name_the_library_never_mentions_is_refused_although_its_other_words_m
     assert (chinese.answerable, chinese.reason) == (False, "原因：资料库里没有关于“特斯拉”的报告或段落。")
 
 
+def test_a_figure_restricted_to_a_place_the_passages_never_name_is_refused(reports):
+    whole = answer("What were Acme's net sales in 2018?", reports)
+    assert whole.answerable and "32,765" in whole.text
+    canada = answer("What were Acme's net sales in Canada in 2018?", reports)  # the passage gives the whole company's
+    assert (canada.answerable, canada.reason) == (False, 'Reason: the best matching passages never mention "Canada".')
+    chinese = answer("Acme 2018年在加拿大的净销售额是多少？", reports)
+    assert not chinese.answerable and chinese.reason.endswith("“加拿大”。")
+    home = answer("What was Acme's effective tax rate for 2018 in the U.S.?", reports)  # a home market restricts nothing
+    assert home.answerable and "23.4 percent" in home.text
+
+
 def test_words_that_only_ask_are_not_evidence_terms():
     from rag.evidence import key_terms
 

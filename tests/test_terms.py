@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from rag.index import terms
-from rag.terms import analyze, content_terms, finance_terms, language, statement_headings, subject, vocabulary
+from rag.terms import (
+    analyze,
+    content_terms,
+    finance_terms,
+    language,
+    places,
+    statement_headings,
+    subject,
+    vocabulary,
+)
 
 
 def names(question: str) -> list[str]:
@@ -84,3 +93,17 @@ def test_statement_headings_are_short_lines_not_mentions():
     assert statement_headings(prose) == []  # a long line that mentions a statement is not its heading
     assert [name for name, _ in statement_headings("二、合并现金流量表\n项目 2019年度\n")] == ["cash_flow"]
     assert [name for name, _ in statement_headings("盈利预测与估值\n营业收入（百万元） 1,234\n")] == ["forecast"]
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How many Ulta Beauty stores were operating in Canada at the end of fiscal 2023?", ["Canada"]),
+    ("腾讯在印度的收入是多少？", ["India"]),
+    ("UK and German sales of the group", ["United Kingdom", "Germany"]),
+    ("the uk office", []),  # short forms match their case only
+    ("What was 3M's U.S. revenue in 2018?", []),  # home markets restrict nothing
+    ("中国区收入占比", []),
+    ("American Express card member loans", []),  # a word that only begins like a place
+])
+def test_places_a_question_restricts_to(question, expected):
+    assert [p.name for p in places(question)] == expected
+    assert all(p.named_in(question) for p in places(question))
