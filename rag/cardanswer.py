@@ -12,7 +12,7 @@ import re
 from rag.crossreport import printed_line, rating_line
 from rag.evidence import Evidence
 from rag.store import Store
-from rag.terms import question_focus
+from rag.terms import asks_standing_text, question_focus
 from rag.types import Answer, Citation, Document, Hit
 
 __all__ = ["analysts_of", "card_answer"]
@@ -44,7 +44,8 @@ def card_answer(store: Store, evidence: Evidence) -> Answer | None:
     """The analysts of the one report the question is about when it asks who wrote it, or its rating when it
     asks that; ``None`` otherwise, or when no line of the report's first pages prints what the card says."""
     focus = question_focus(evidence.question)
-    author, rating = bool(_AUTHOR.search(focus)), bool(_RATING.search(focus))
+    author = bool(_AUTHOR.search(focus))
+    rating = bool(_RATING.search(focus)) and not asks_standing_text(focus)  # not what ratings mean
     if not author and not rating:
         return None
     doc = _the_report(store, evidence, focus)

@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.index import SearchIndex, open_index, terms
 from rag.library import Library
-from rag.terms import QUESTION_WORDS, YEAR, Query, analyze, is_mostly_cjk, vocabulary
+from rag.terms import QUESTION_WORDS, YEAR, Query, analyze, asks_standing_text, is_mostly_cjk, vocabulary
 from rag.text import cjk_ratio
 from rag.types import Document, Hit, Kind
 
@@ -124,7 +124,10 @@ def retrieve(
     # 2. chunk and page scores over the same rows; the question's finance terms widen the lexical query
     depth = max(50, 3 * k)
     index = open_index(library.store, library.settings.library)
-    mask = index.mask(restrict, filters.kinds)
+    kinds = filters.kinds
+    if kinds == DEFAULT_KINDS and asks_standing_text(question):  # what ratings mean: the rating definitions
+        kinds = (*kinds, Kind.BOILERPLATE)
+    mask = index.mask(restrict, kinds)
     clock.lap("index")
     query = analyze(question)
     asked = query.focus if ranking.focus else question

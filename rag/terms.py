@@ -203,6 +203,22 @@ def vocabulary() -> tuple[FinanceTerm, ...]:
     )
 
 
+# A question about a report's standing text: what its ratings mean, its disclaimers, its analysts'
+# certification. Those pages are boilerplate, which retrieval skips unless a question asks for them.
+_RATING_WORD = re.compile(r"评级|强于大市|同步大市|弱于大市|买入|增持|持有|中性|减持|卖出|\brat(?:ing|ed|es)\b|\boutperform|"
+                          r"\bunderperform|\boverweight|\bunderweight", re.I)
+_DEFINITION = re.compile(r"标准|体系|说明|定义|规则|含义|意思|是指|代表什么|指的是|看的是|基准|多长时间|多久"
+                         r"|\bmeans?\b|\bdefin|\bstandards?\b|\bscale\b|\bsystem\b|\bbenchmark|\bhorizon\b", re.I)
+_STANDING_TEXT = re.compile(r"免责|(?:分析师|重要|法律|一般|特别)声明|\bdisclaimers?\b|\banalyst certification\b", re.I)
+
+
+def asks_standing_text(question: str) -> bool:
+    """Whether ``question`` asks about a report's standing text: what a rating means or how ratings are set
+    ("“强于大市”是什么含义", "评级看的是多长时间内的表现", "What does Outperform mean?"), or its disclaimers."""
+    focus = question_focus(question)
+    return bool((_RATING_WORD.search(focus) and _DEFINITION.search(focus)) or _STANDING_TEXT.search(focus))
+
+
 @dataclass(frozen=True)
 class Place:
     """A place a question can restrict a figure to, with the forms a passage may name it by."""

@@ -129,6 +129,16 @@ def test_who_wrote_something_else_is_not_read_off_the_reports_card(report):
         assert answer(question, report).kind != "card"
 
 
+def test_what_a_rating_means_is_read_from_the_rating_definitions_not_the_card(report):
+    meaning = answer("按国联证券的评级标准，行业评级“强于大市”是什么含义？", report)
+    assert meaning.kind != "card" and meaning.answerable  # the definitions are boilerplate: searched when asked
+    assert "强于大市 相对同期相关证券市场代表指数涨幅10%以上" in meaning.citations[0].quote
+    assert meaning.citations[0].section.endswith("评级说明")
+    horizon = answer("评级看的是报告发布后多长时间内的相对表现？", report)
+    assert horizon.kind != "card" and "6到12个月" in horizon.text
+    assert answer("国联证券给出的行业评级是什么？", report).kind == "card"  # the report's own rating
+
+
 def test_naming_the_broker_scopes_the_question_to_its_report(report):
     result = answer("国联证券的这篇报告建议关注哪些视频应用公司？", report)
     doc = report.store.documents()[0]

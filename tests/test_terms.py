@@ -7,6 +7,7 @@ import pytest
 from rag.index import terms
 from rag.terms import (
     analyze,
+    asks_standing_text,
     content_terms,
     finance_terms,
     language,
@@ -107,3 +108,16 @@ def test_statement_headings_are_short_lines_not_mentions():
 def test_places_a_question_restricts_to(question, expected):
     assert [p.name for p in places(question)] == expected
     assert all(p.named_in(question) for p in places(question))
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("按国联证券的评级标准，行业评级“强于大市”是什么含义？", True),
+    ("评级看的是报告发布后多长时间内的相对表现？", True),
+    ("What does an Outperform rating mean?", True),
+    ("报告的免责声明说了什么？", True),
+    ("国联证券给出的行业评级是什么？", False),  # the report's rating: its card
+    ("公司披露的营业收入是多少？", False),
+    ("What is the revenue growth rate standard deviation?", False),
+])
+def test_questions_about_a_reports_standing_text(question, expected):
+    assert asks_standing_text(question) is expected
