@@ -37,7 +37,7 @@ from rag.settings import Settings
 __all__ = ["EvalSet", "GRID", "calibration", "fit", "measure"]
 
 GRID = {"dense": (0.5, 1.0, 1.5), "page": (0.0, 0.5), "page_rest": (0.0,),
-        "expansion": (0.0, 0.3), "statement": (0.25, 0.5, 1.0), "translation": (0.5, 1.0)}
+        "expansion": (0.0, 0.3), "statement": (0.25, 0.5, 1.0), "translation": (0.5, 1.0), "caption": (1.0, 0.5)}
 DEPTH = 10
 
 

@@ -57,7 +57,10 @@ class Ranking:
     the finance vocabulary's phrases in the question's language that it did not say against its own words
     (``translation`` those in the other language: a Chinese question about an English filing has no other
     words that can match); a chunk on a page of a statement that prints what the question asks (a capex
-    question: the cash flow statement) has its BM25 score raised by the share ``statement``.
+    question: the cash flow statement) has its BM25 score raised by the share ``statement``; a figure chunk (a
+    chart's caption and source line) has its BM25 score multiplied by ``caption`` unless the question names a
+    figure ("图表13", "Exhibit 4"): a caption repeats the words of the passage it illustrates in a few
+    characters, so it outranks that passage, yet states no more than its title.
     """
 
     dense: float = 0.5
@@ -66,6 +69,7 @@ class Ranking:
     expansion: float = 0.3
     statement: float = 0.25
     translation: float = 1.0  # the vocabulary's phrases in the other language (营业收入 ⇄ net sales)
+    caption: float = 0.5  # BM25 of a figure's caption, unless the question names a figure
     focus: bool = True  # search with the question's interrogative sentences, not its instructions
 
 
@@ -218,6 +222,9 @@ def fuse(
     return [(c, scores[c], ranks[c]) for c in order]
 
 
+_NAMES_A_FIGURE = re.compile(r"图表?\s*\d|\b(?:figure|fig\.|exhibit|chart)\s*\d", re.I)
+
+
 def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranking) -> np.ndarray:
     """BM25 of the question's words, plus the vocabulary's phrases (synonyms in the question's language,
     translations in the other), raised on the pages of the statements that print what is asked."""
@@ -232,6 +239,8 @@ def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranki
                 lexical = lexical + weight * _phrase_scores(index, phrases)
     if query.statements and ranking.statement:
         lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
+    if ranking.caption < 1.0 and not _NAMES_A_FIGURE.search(query.text):
+        lexical = np.where(index.mask(None, (Kind.FIGURE,)), lexical * ranking.caption, lexical)
     return lexical
 
 

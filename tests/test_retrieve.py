@@ -100,10 +100,12 @@ def test_fusion_weights_follow_what_the_model_can_read(shared):
 
 
 def test_boilerplate_is_excluded_unless_asked(shared):
-    default = retrieve(shared, "分析师声明", auto_scope=False)
+    default = retrieve(shared, "报告仅供客户使用", auto_scope=False)
     assert all(h.chunk.kind != Kind.BOILERPLATE for h in default.hits)
-    asked = retrieve(shared, "分析师声明", filters=Filters(kinds=tuple(Kind)), auto_scope=False)
+    asked = retrieve(shared, "报告仅供客户使用", filters=Filters(kinds=tuple(Kind)), auto_scope=False)
     assert ids(asked)[0] == "maotai:2"
+    named = retrieve(shared, "分析师声明说了什么？", auto_scope=False)  # a question about the standing text
+    assert ids(named)[0] == "maotai:2"
 
 
 @pytest.mark.parametrize(("filters", "docs"), [
@@ -263,3 +265,16 @@ def test_short_forms_in_capitals_name_a_company_by_its_words_beginnings():
     assert detect_scope("What is JPM's CET1 ratio?", documents).doc_ids == ("jpm-10q",)  # the name's beginning
     assert detect_scope("Did GAAP rules change?", documents) is None
     assert detect_scope("What did AMX report?", documents) is None  # AM + X is no word's beginning
+
+
+def test_a_figure_caption_ranks_below_the_passage_it_illustrates_unless_the_figure_is_named(tmp_path, embedder):
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    add_document(library, "sora", "sora_2024-02.pdf", {"publisher": "国联证券"}, [
+        ("模型限制", "图表6: Sora 可能无法理解场景物体的因果关系\n资料来源: OpenAI 官网, 国联证券研究所", Kind.FIGURE),
+        ("模型限制", "Sora 仍存在一定弱点。Sora 可能难以准确模拟复杂场景中物体的物理特性，并且可能无法理解某些特定的"
+                    "场景物体的因果关系。例如，一个人咬一口饼干，但饼干可能没有咬痕。", Kind.BODY),
+    ])
+    asked = "报告用什么例子说明 Sora 可能不理解因果关系？"
+    assert [h.chunk.kind for h in retrieve(library, asked, k=2).hits] == [Kind.BODY, Kind.FIGURE]
+    assert retrieve(library, asked, k=2, ranking=Ranking(caption=1.0)).hits[0].chunk.kind == Kind.FIGURE
+    assert retrieve(library, "图表6 说明了 Sora 不理解什么？", k=2).hits[0].chunk.kind == Kind.FIGURE
