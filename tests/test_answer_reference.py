@@ -36,7 +36,7 @@ ANSWERABLE = [
     ("Sora 可以生成多长的视频",
      f"{SORA} > 1.1 Sora 模型实现众多突破", "2月16日, OpenAI 发布了文生视频大模型 Sora", "60s"),
     ("Gemini 1.5 Pro 在生产环境中最多能运行多少 token？",
-     GEMINI, "图表21: Gemini 1.5可以在生产环境中运行多达100万个 token", "100万个 token"),
+     GEMINI, "通过一系列机器学习创新，Gemini 1.5 Pro 可以在生产环境中运行多达100万个 token", "100万个 token"),
     ("Gemini 1.0 最初的上下文窗口有多少个 token？",
      GEMINI, "远远超出了 Gemini 1.0最初的32,000个 token", "32,000个 token"),
     ("谷歌成功测试了多达多少 token？",

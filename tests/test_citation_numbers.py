@@ -60,8 +60,8 @@ def test_answers_citing_later_passages_first_are_renumbered(demo):
     assert rating.text.endswith("[1]") and "[2]" not in rating.text
     video = answer("OpenAI 发布的 Sora 能生成多长的视频？", demo)
     hits = [c.hit for c in video.citations]
-    assert len(hits) == 3 and hits == sorted(hits) and hits[0] > 1  # later passages, in reading order
-    assert [c.n for c in video.citations] == [1, 2, 3]
+    assert len(hits) >= 2 and hits == sorted(hits) and hits[0] > 1  # later passages, in reading order
+    assert [c.n for c in video.citations] == list(range(1, len(hits) + 1))
 
 
 def test_streamed_extractive_text_is_the_numbered_answer(demo):
