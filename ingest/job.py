@@ -297,7 +297,8 @@ class _Read:
 class _Group:
     """Files read and waiting to be embedded together: the chunks of several short reports sorted by length
     fill whole batches of like length, where one report at a time leaves short, padded ones. Progress names
-    the group's first file and counts the group's chunks; each file is written, and reported, in turn."""
+    the group's first file and counts the group's chunks; the group is written together (:func:`_write`) and
+    each file reported in turn."""
 
     def __init__(self, library: Library, total: int, emit: Callable[[Progress], None]) -> None:
         self.library, self.total, self.emit = library, total, emit

@@ -185,19 +185,20 @@ class SearchIndex:
         return (self.statement_bits & bits) > 0
 
     @cached_property
-    def _readable(self) -> list[np.ndarray]:
-        return []
+    def _readable(self) -> dict[Callable[[Sequence[str]], bool], np.ndarray]:
+        return {}
 
     def readable_rows(self, reads: Callable[[Sequence[str]], bool]) -> np.ndarray:
         """True for chunks of documents the embedding model reads (:meth:`rag.embeddings.Embedder.reads`
-        of the chunks :func:`rag.embeddings.sample_rows` picks from each)."""
-        if not self._readable:
+        of the chunks :func:`rag.embeddings.sample_rows` picks from each); kept per ``reads``."""
+        found = self._readable.get(reads)
+        if found is None:
             starts = np.searchsorted(self.doc_codes, np.arange(len(self.doc_ids) + 1))
             read = np.array([reads([self._record(int(starts[code]) + i)[0]
                                     for i in sample_rows(int(starts[code + 1] - starts[code]))])
                              for code in range(len(self.doc_ids))], dtype=bool)
-            self._readable.append(read[self.doc_codes] if len(self.doc_ids) else np.zeros(len(self), dtype=bool))
-        return self._readable[0]
+            found = self._readable[reads] = read[self.doc_codes] if len(self.doc_ids) else np.zeros(0, dtype=bool)
+        return found
 
     def _record(self, row: int) -> tuple[str, dict[str, Any]]:
         """A chunk's stored ``(text, Chroma metadata)``."""
