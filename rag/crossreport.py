@@ -335,7 +335,7 @@ _RATING_LABEL = re.compile(r"(?i:rating|maintain|reiterate|reaffirm|initiat|upgr
 
 
 def printed_line(chunks: Sequence[Chunk], patterns: Iterable[re.Pattern[str]],
-          label: re.Pattern[str]) -> Located | None:
+                 label: re.Pattern[str]) -> Located | None:
     """The best line of ``chunks`` printing one of ``patterns`` (a line with ``label`` first, then the shorter),
     cut to the clause around what it prints; ``None`` when no line prints it."""
     patterns = list(patterns)
@@ -409,8 +409,8 @@ def rating_line(chunks: Sequence[Chunk], rating: str) -> Located | None:
         return None
     short = {"outperform": ("O-PF",), "overweight": ("OW",), "high conviction outperform": ("O-PF",)}
     for words in ((rating,), short.get(rating.casefold(), ())):
-        found = printed_line(chunks, [re.compile(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", re.I) for w in words],
-                      _RATING_LABEL)
+        patterns = [re.compile(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", re.I) for w in words]
+        found = printed_line(chunks, patterns, _RATING_LABEL)
         if found is not None:
             return found
     return None

@@ -390,16 +390,15 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
-    both = [d for d in chosen if {"company", "publisher"} <= matched_by.get(d.doc_id, set())]
-    titled = [d for d in chosen if {"title", "publisher"} <= matched_by.get(d.doc_id, set())]
-    if both:  # "J.P. Morgan's target on Tencent": the broker's reports on the company, not every report on it
-        chosen = both
-        found = {d.doc_id: (f"{_said(d, 'publisher', question, runs)}, {_said(d, 'company', question, runs)}",
-                            "publisher, company") for d in both}
-    elif titled:  # "开源证券那篇《四季度业绩承压…》": that broker's report of that title
-        chosen = titled
-        found = {d.doc_id: (f"{_said(d, 'publisher', question, runs)}, {_said(d, 'title', question, runs)}",
-                            "publisher, title") for d in titled}
+    # "J.P. Morgan's target on Tencent": the broker's reports on the company, not every report on it;
+    # "开源证券那篇《四季度业绩承压…》": that broker's report of that title
+    for pair in (("publisher", "company"), ("publisher", "title")):
+        paired = [d for d in chosen if set(pair) <= matched_by.get(d.doc_id, set())]
+        if paired:
+            chosen = paired
+            found = {d.doc_id: (", ".join(_said(d, f, question, runs) for f in pair), ", ".join(pair))
+                     for d in paired}
+            break
     years = set(YEAR.findall(question))
     in_period = [d for d in chosen if years & _doc_years(d)]
     chosen = in_period or chosen
