@@ -82,8 +82,11 @@ log = []
 while sum(r["killed"] for r in log) < kills and len(log) < 8 * kills:
     if rng.random() < 0.3 or (log and log[-1]["finished"]):
         rewrite(docs, rng)  # changed files: the next run replaces them (and has work to be killed in)
-    if rng.random() < 0.25:
-        rule = ("time", round(rng.uniform(0.0, 4.0), 2))
+    # A run with work takes about a second here; a moment past its end kills nothing. Until one run has been
+    # killed by time, half the runs from the tenth kill on are timed ones.
+    timed = any(r["killed"] and r["rule"][0] == "time" for r in log)
+    if rng.random() < (0.25 if timed or sum(r["killed"] for r in log) < kills // 2 else 0.5):
+        rule = ("time", round(rng.uniform(0.0, 1.5), 2))
     else:
         rule = ("lines", (rng.randint(1, 3), round(rng.uniform(0.0, 0.3), 2)))
     log.append(run_once(rule))
