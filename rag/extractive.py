@@ -152,9 +152,9 @@ def _with_dense(evidence: Evidence, candidates: list[_Sentence], embedder: Embed
     order = order[:DENSE_MAX]
     if not order:
         return candidates
-    vectors = embedder.encode([focus] + [candidates[i].text[:DENSE_CHARS] for i in order], DENSE_BATCH)
+    vectors = embedder.encode([candidates[i].text[:DENSE_CHARS] for i in order], DENSE_BATCH)
     out = list(candidates)
-    for i, similarity in zip(order, np.asarray(vectors[1:] @ vectors[0])):
+    for i, similarity in zip(order, np.asarray(vectors @ embedder.encode_one(focus))):
         out[i] = replace(out[i], dense=max(0.0, float(similarity)))
     return out
 

@@ -125,6 +125,19 @@ class SearchIndex:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self.bm25.get_scores_from_ids(ids), dtype=np.float32)
 
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the chunks that hold ``term`` (one of :func:`terms`), ascending, and its BM25 score in
+        each: what a phrase's words have in common is read off these, not off a score per chunk."""
+        if self.bm25 is None or term not in self.bm25.vocab_dict:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, token = self.bm25.scores, self.bm25.vocab_dict[term]
+        start, end = scores["indptr"][token], scores["indptr"][token + 1]
+        rows, values = scores["indices"][start:end], scores["data"][start:end]
+        if len(rows) > 1 and np.any(rows[1:] < rows[:-1]):
+            order = np.argsort(rows, kind="stable")
+            rows, values = rows[order], values[order]
+        return rows, values
+
     def doc_freq(self, term: str) -> int:
         """How many chunks contain ``term`` (one of :func:`terms`), read off the index (no scoring)."""
         if self.bm25 is None or term not in self.bm25.vocab_dict:

@@ -116,6 +116,11 @@ def retrieve(
     if not documents:
         return Retrieval((), None, weights, "empty library", clock.done())
 
+    query = analyze(question)
+    asked = query.focus if ranking.focus else question
+    # the question is embedded meanwhile (skipped when the model cannot read it)
+    embedding = library.embedder.encode_one_soon(asked) if weights["dense"] > 0 else None
+
     # 1. documents the filters allow, narrowed to the scope the question names
     allowed = [d for d in documents if _passes(d, filters)]
     scope = detect_scope(question, allowed) if auto_scope else None
@@ -133,8 +138,6 @@ def retrieve(
         kinds = (*kinds, Kind.BOILERPLATE)
     mask = index.mask(restrict, kinds)
     clock.lap("index")
-    query = analyze(question)
-    asked = query.focus if ranking.focus else question
     tokens = query_terms(asked) + [t for extra in extra_terms for t in terms(extra)]
     if scope is not None:  # inside the scoped documents their own name discriminates nothing
         named = set(terms(scope.matched))
@@ -142,8 +145,8 @@ def retrieve(
     lexical = _lexical(index, tokens, query, ranking)
     clock.lap("bm25")
     dense = None
-    if weights["dense"] > 0:  # skipped when the model cannot read the question
-        vector = library.embedder.encode_one(asked)
+    if embedding is not None:
+        vector = embedding.result()
         clock.lap("embed")
         dense = index.dense_scores(vector, mask & index.readable_rows(library.embedder.reads))
     clock.lap("dense")
@@ -249,14 +252,18 @@ def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
     property, plant and equipment", 归属于母公司股东的净利润): a phrase's common words alone (公司, net) add
     nothing, and a matched phrase counts like one word of the question."""
     total = np.zeros(len(index), dtype=np.float32)
-    single: dict[str, np.ndarray] = {}
+    single: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for phrase in phrases:
         words = _phrase_terms(phrase)
-        if not words:
+        postings = sorted((single.setdefault(w, index.postings(w)) for w in words), key=lambda p: len(p[0]))
+        if not postings or not len(postings[0][0]):
             continue
-        arrays = [single.setdefault(w, index.scores([w])) for w in words]
-        present = np.logical_and.reduce([a > 0 for a in arrays])
-        np.maximum(total, np.where(present, np.mean(arrays, axis=0), 0.0).astype(np.float32), out=total)
+        rows, summed = postings[0][0], postings[0][1].astype(np.float32)
+        for other_rows, values in postings[1:]:  # the rarest word's chunks that hold each other word
+            at = np.minimum(np.searchsorted(other_rows, rows), len(other_rows) - 1)
+            held = other_rows[at] == rows
+            rows, summed = rows[held], summed[held] + values[at[held]]
+        total[rows] = np.maximum(total[rows], summed / len(postings))
     return total
 
 

@@ -47,6 +47,16 @@ def test_small_encodes_use_the_numpy_encoder_and_large_ones_sentence_transformer
     assert np.abs(batch[:LIGHT_TEXTS] - embedder.encode(many[:LIGHT_TEXTS])).max() < 1e-5
 
 
+def test_encode_one_keeps_a_questions_vector_for_its_answer(embedder):
+    fresh = Embedder(embedder.name)
+    first = fresh.encode_one(TEXTS[0])
+    assert fresh.encode_one(TEXTS[0]) is first and not first.flags.writeable  # kept, and not to be changed
+    assert np.abs(fresh.encode_one_soon(TEXTS[4]).result() - fresh.encode([TEXTS[4]])[0]).max() < 1e-6
+    for i in range(40):  # only the last few are kept
+        fresh.encode_one(f"question {i}")
+    assert fresh.encode_one(TEXTS[0]) is not first
+
+
 def test_token_counts_are_the_models_own(embedder):
     fresh = Embedder(embedder.name)
     counts = fresh.token_counts(TEXTS)

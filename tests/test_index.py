@@ -58,6 +58,28 @@ def test_chinese_question_without_spaces_finds_its_chunk(library):
     assert [index.doc_freq(t) for t in ("茅台", "营业", "五粮液", "1505.6", "目标价")] == [2, 2, 1, 1, 0]
 
 
+def test_postings_are_a_terms_chunks_in_row_order_with_its_scores(library):
+    add_document(library, "a", ["营业收入同比增长。", "净利润下降。", "营业收入和净利润。", "营业成本。"])
+    index = index_of(library)
+    rows, values = index.postings("营业")
+    assert list(rows) == [0, 2, 3] and np.array_equal(values, index.scores(["营业"])[rows])
+    assert index.doc_freq("营业") == 3 and [len(a) for a in index.postings("目标价")] == [0, 0]
+
+
+def test_phrase_scores_count_chunks_holding_every_word_of_a_phrase(library):
+    from rag.retrieve import _phrase_scores
+
+    add_document(library, "a", ["Purchases of property, plant and equipment were $1.6 billion.",
+                                "The plant produced equipment for property developers.",
+                                "Purchases of inventory rose.", "Capital spending on equipment."])
+    index = index_of(library)
+    got = _phrase_scores(index, ["purchases of property, plant and equipment", "capital spending"])
+    words = [index.scores([w]) for w in terms("purchases of property, plant and equipment")]
+    assert got[0] == pytest.approx(np.mean([w[0] for w in words]))  # all words: their mean score
+    assert got[1] == 0 and got[2] == 0  # some of the words only
+    assert got[3] == pytest.approx(np.mean([index.scores([w])[3] for w in terms("capital spending")]))
+
+
 def test_numbers_match_whole_whatever_their_separators(library):
     add_document(library, "n", ["营业收入为1505.60亿元", "营业收入为1,505.60亿元", "合计1,505.6亿元", "单价1505元",
                                 "增长15.05%", "1,505,600 units"])
