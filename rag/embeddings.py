@@ -34,6 +34,7 @@ _BUNDLED_NAMES = {DEFAULT_EMBED_MODEL, "all-MiniLM-L6-v2", "bundled"}
 # kernels, and once loaded (an ingest job's last short batch of a file) they are faster for any size.
 LIGHT_TEXTS = 16
 READS_DOCUMENT = 0.9  # share of a document's tokens the model must know for its vectors to be evidence
+_SPLIT_ROWS = 20_000  # rows from which a similarity product is worth splitting over two cores
 _RECENT = 16  # texts whose vectors Embedder.encode_one keeps
 _SAMPLES = 5  # chunks, spread through a document, that decide whether the model reads it
 
@@ -69,10 +70,16 @@ def _side_by_side() -> ThreadPoolExecutor:
 
 
 def similarities(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``matrix @ vector`` (cosines, for unit rows and a unit vector) on one BLAS thread: 20 ms at 100k
-    rows, and no torch import for a process that asks questions."""
+    """``matrix @ vector`` (cosines, for unit rows and a unit vector), no torch import for a process that
+    asks questions. A large matrix is split in halves done side by side on one BLAS thread each: 12 ms at
+    100k rows on one core, 7 ms on two."""
+    vector = np.asarray(vector, dtype=np.float32)
     with one_blas_thread():
-        return np.asarray(matrix @ np.asarray(vector, dtype=np.float32), dtype=np.float32)
+        if len(matrix) < _SPLIT_ROWS:
+            return np.asarray(matrix @ vector, dtype=np.float32)
+        half = len(matrix) // 2
+        halves = _side_by_side().map(lambda rows: matrix[rows] @ vector, (slice(0, half), slice(half, None)))
+        return np.concatenate(list(halves)).astype(np.float32, copy=False)
 
 
 class NumpyBert:
