@@ -43,8 +43,10 @@ KEEP_RATIO = 0.75  # further sentences must score this fraction of the best one
 LEXICAL_SLACK = 0.25  # ... and contain nearly as much of the question as the best one
 # Sentences embedded per question, the most lexical first, each by its first DENSE_CHARS characters in
 # batches of DENSE_BATCH: embedding is most of an English answer's time (~0.25 ms per token on 2 cores).
-# On the FinanceBench dev questions 8 × 240 chose the same sentences as 12 whole ones in under half the time.
-DENSE_MAX, DENSE_CHARS, DENSE_BATCH = 8, 240, 4
+# On the FinanceBench dev questions 8 × 240 chose the same sentences as 12 whole ones in under half the time;
+# 8 × 200 gives every answer of FinanceBench dev and dev2, the reference and broker sets and the off-topic
+# set as 8 × 240 did, while 8 × 170, 6 × 200 and 6 × 160 each lost an answer (docs/benchmarks.md).
+DENSE_MAX, DENSE_CHARS, DENSE_BATCH = 8, 200, 4
 _QUANTITY = re.compile(
     r"多少|多大|多长|多久|多高|几[个年月天次家倍]|比例|增速|增长率|占比|规模|"
     r"how (?:much|many|long|large|big)|what (?:percentage|share|amount|portion)|"
