@@ -213,6 +213,10 @@ class SearchIndex:
             found = self._readable[reads] = read[self.doc_codes] if len(self.doc_ids) else np.zeros(0, dtype=bool)
         return found
 
+    def text(self, row: int) -> str:
+        """The text of the chunk in ``row``."""
+        return self._record(row)[0]
+
     def _record(self, row: int) -> tuple[str, dict[str, Any]]:
         """A chunk's stored ``(text, Chroma metadata)``."""
         text, meta = json.loads(bytes(self.records[self.offsets[row]:self.offsets[row + 1]]))

@@ -278,3 +278,20 @@ def test_a_figure_caption_ranks_below_the_passage_it_illustrates_unless_the_figu
     assert [h.chunk.kind for h in retrieve(library, asked, k=2).hits] == [Kind.BODY, Kind.FIGURE]
     assert retrieve(library, asked, k=2, ranking=Ranking(caption=1.0)).hits[0].chunk.kind == Kind.FIGURE
     assert retrieve(library, "图表6 说明了 Sora 不理解什么？", k=2).hits[0].chunk.kind == Kind.FIGURE
+
+
+def test_a_figure_named_by_its_label_comes_first_not_a_passage_that_mentions_it(tmp_path, embedder):
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    add_document(library, "gemini", "gemini_2024-02.pdf", {"publisher": "国联证券"}, [
+        ("长上下文", "Gemini 1.5 Pro 在多数基准测试上超越了 1.0 Pro，如图表25所示，其数据来自谷歌的技术报告。"
+                    "谷歌数据显示，长上下文能力提升明显，数据表明性能保持。", Kind.BODY),
+        ("长上下文", "图表25: Gemini 1.5 Pro 在扩大上下文窗口后，保持了高性能\nText +28.9% +5.2%\n"
+                    "资料来源：《Gemini 1.5: Unlocking multimodal understanding》，国联证券研究所", Kind.TABLE),
+        ("长上下文", "图表2: Gemini 1.5 Pro 的上下文窗口\n资料来源：谷歌官网，国联证券研究所", Kind.FIGURE),
+        ("Results", "Figure 3: Revenue by segment, 2023\nCloud 41% Devices 23%", Kind.FIGURE),
+    ])
+    asked = "图表25 的数据出自哪篇文献？"
+    assert retrieve(library, asked, k=3, ranking=Ranking(caption=1.0)).hits[0].chunk.ordinal == 1
+    assert retrieve(library, "数据出自哪篇文献？", k=3).hits[0].chunk.ordinal == 0  # no figure named: BM25's order
+    assert retrieve(library, "What does Fig. 3 show?", k=3).hits[0].chunk.ordinal == 3  # Fig. is Figure
+    assert retrieve(library, "图表2 展示了什么？", k=3).hits[0].chunk.ordinal == 2  # 图表2, not 图表25
