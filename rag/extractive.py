@@ -53,6 +53,13 @@ _QUANTITY = re.compile(
     r"\bratio\b|\bmargin\b|\brate\b",
     re.I,
 )
+# "How many / how much" asks for a number: sentences that state none do not answer it ("公司在日本有多少名员工？"
+# answered with a sentence about a Japanese partner). Narrower than _QUANTITY: "what drove the margin" may be
+# answered in words.
+_COUNT = re.compile(r"多少|几[个名家位次项倍年月天]|how (?:much|many)\b", re.I)
+_STATES_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion)"
+    r"\b|[零一二两三四五六七八九十百千万亿]+[个名家位次项倍年月天人元股台件款种条只]", re.I)
 _SENTENCE_END = re.compile(r"[。！？.!?；;]\W*$")
 _FIGURE_LABEL = re.compile(r"(?:图表|图|表|附图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d+(?:[.-]\d+)*", re.I)
 _NAME_NUMBER = re.compile(r"\b[A-Z][A-Za-z\-]*\s?\d+(?:\.\d+)*\b|\b\d+(?:\.\d+)*\s?[A-Z][A-Za-z]*\b")
@@ -103,6 +110,10 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
     if not chosen:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
+        return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
+    if any(_COUNT.search(q) for q in (evidence.question, evidence.previous) if q) and not any(
+            _STATES_NUMBER.search(s.text) for s in chosen):
+        refused = refusal(evidence, "no_number", "extractive")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     join = prompts.SENTENCE_JOIN[evidence.lang]
     text = join.join(f"{s.text}[{s.n}]" for s in chosen)

@@ -27,6 +27,10 @@ REASONS = {
         "en": "Reason: the best match is too weak (it covers {covered} of the question's key terms; "
         "not found: {missing}).",
     },
+    "no_number": {
+        "zh": "原因：问题问的是数量，但最相关的段落没有给出数字。",
+        "en": "Reason: the question asks how much or how many, and the best matching passages state no number.",
+    },
     "entity_missing": {
         "zh": "原因：最相关的段落没有提到“{missing}”。",
         "en": 'Reason: the best matching passages never mention "{missing}".',

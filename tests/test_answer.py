@@ -270,6 +270,16 @@ def test_a_figure_restricted_to_a_place_the_passages_never_name_is_refused(repor
     assert home.answerable and "23.4 percent" in home.text
 
 
+def test_a_how_many_question_answered_by_no_number_is_refused(reports):
+    result = answer("Sora 目前存在多少个弱点？", reports)  # the passage on its weaknesses counts none
+    assert (result.answerable, result.reason) == (False, "原因：问题问的是数量，但最相关的段落没有给出数字。")
+    assert result.hits[0].chunk.page == 2  # what matched is still shown
+    counted = answer("Gemini 1.5 Pro 一次可以处理多少行代码？", reports)
+    assert counted.answerable and "30,000" in counted.text
+    worded = answer("Sora 目前存在哪些弱点？", reports)  # not how many: answered in words
+    assert worded.answerable and "弱点" in worded.text
+
+
 def test_words_that_only_ask_are_not_evidence_terms():
     from rag.evidence import key_terms
 
