@@ -264,7 +264,8 @@ def _named_figures_first(index: SearchIndex, lexical: np.ndarray, question: str,
         return lexical
     captioned: list[int] = []
     for word, number in names:
-        rows = _holding_all(index, [*terms(number), *([] if word in _LABEL_WORDS else terms(word))], mask)
+        rows, _ = _holding_all(index, [*terms(number), *([] if word in _LABEL_WORDS else terms(word))])
+        rows = rows[mask[rows]]
         label = re.compile(rf"^[\W_]*{_LABEL_WORDS.get(word, re.escape(word))}\s*{re.escape(number)}(?![\d.])",
                            re.I | re.M)
         captioned += [int(r) for r in rows if label.search(index.text(int(r)))]
@@ -275,15 +276,20 @@ def _named_figures_first(index: SearchIndex, lexical: np.ndarray, question: str,
     return lifted
 
 
-def _holding_all(index: SearchIndex, words: Sequence[str], mask: np.ndarray) -> np.ndarray:
-    """Rows inside ``mask`` of the chunks that hold every one of ``words`` (BM25 terms)."""
-    postings = sorted((index.postings(w)[0] for w in dict.fromkeys(words)), key=len)
+def _holding_all(index: SearchIndex, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the chunks that hold every one of the distinct ``words`` (BM25 terms), ascending, and the sum
+    of the words' scores in each: the rarest word's chunks, narrowed by each other word's postings."""
+    postings = sorted((index.postings(w) for w in dict.fromkeys(words)), key=lambda p: len(p[0]))
     if not postings:
-        return np.zeros(0, dtype=np.int64)
-    rows = postings[0]
-    for other in postings[1:]:
-        rows = rows[np.isin(rows, other, assume_unique=True)]
-    return rows[mask[rows]]
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    rows, summed = postings[0][0], postings[0][1].astype(np.float32)
+    for other_rows, values in postings[1:]:
+        if not len(rows) or not len(other_rows):
+            return rows[:0], summed[:0]
+        at = np.minimum(np.searchsorted(other_rows, rows), len(other_rows) - 1)
+        held = other_rows[at] == rows
+        rows, summed = rows[held], summed[held] + values[at[held]]
+    return rows, summed
 
 
 def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
@@ -291,18 +297,11 @@ def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
     property, plant and equipment", 归属于母公司股东的净利润): a phrase's common words alone (公司, net) add
     nothing, and a matched phrase counts like one word of the question."""
     total = np.zeros(len(index), dtype=np.float32)
-    single: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for phrase in phrases:
         words = _phrase_terms(phrase)
-        postings = sorted((single.setdefault(w, index.postings(w)) for w in words), key=lambda p: len(p[0]))
-        if not postings or not len(postings[0][0]):
-            continue
-        rows, summed = postings[0][0], postings[0][1].astype(np.float32)
-        for other_rows, values in postings[1:]:  # the rarest word's chunks that hold each other word
-            at = np.minimum(np.searchsorted(other_rows, rows), len(other_rows) - 1)
-            held = other_rows[at] == rows
-            rows, summed = rows[held], summed[held] + values[at[held]]
-        total[rows] = np.maximum(total[rows], summed / len(postings))
+        rows, summed = _holding_all(index, words)
+        if len(rows):
+            total[rows] = np.maximum(total[rows], summed / len(words))
     return total
 
 
