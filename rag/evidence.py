@@ -239,11 +239,14 @@ def usable(evidence: Evidence) -> list[int]:
     """
     years, names = required_names(evidence)
     where = required_places(evidence)
+    if not (years or names or where):
+        return list(range(1, len(evidence.hits[:EXTRACT_CHUNKS]) + 1))
+    texts = [passage_text(hit) for hit in evidence.hits[:EXTRACT_CHUNKS]]  # each passage's once
     return [
-        n for n, hit in enumerate(evidence.hits[:EXTRACT_CHUNKS], start=1)
-        if all(re.search(rf"(?<!\d){y}(?!\d)", passage_text(hit)) for y in years)
-        and (not names or any(mentions(passage_text(hit), name) for name in names))
-        and all(place.named_in(passage_text(hit)) for place in where)
+        n for n, text in enumerate(texts, start=1)
+        if all(re.search(rf"(?<!\d){y}(?!\d)", text) for y in years)
+        and (not names or any(mentions(text, name) for name in names))
+        and all(place.named_in(text) for place in where)
     ]
 
 
