@@ -76,25 +76,24 @@ def answer_stream(question: str, library: Library, *, k: int | None = None, filt
     requested, mode = mode, _resolve_mode(mode, settings)
     context_size = k or settings.top_k
 
-    # 1. follow-up context and retrieval
     follow = conversation.follow_up(question) if conversation else FollowUp(False)
-    evidence = gather_evidence(library, question, filters, follow, max(context_size, HITS_SHOWN))
-    retrieved = time.perf_counter()
+    with library.store.one_version():  # one state of the library for everything up to the first text
+        # 1. follow-up context and retrieval
+        evidence = gather_evidence(library, question, filters, follow, max(context_size, HITS_SHOWN))
+        retrieved = time.perf_counter()
 
-    # 2. a table across the reports on a company, a figure read from its table cell; else compose or generate
-    # (each refuses on weak evidence), verified
-    figure = table_answer(library, question, filters, evidence.hits) or card_answer(library.store, evidence) \
-        or figure_from_tables(library, evidence)
-    note = figure if isinstance(figure, str) else ""  # a ratio not computed: which input no table prints
-    figure = None if isinstance(figure, str) else figure
-    if figure is not None:
-        result = figure
-        yield result.text
-    elif mode == "llm":
+        # 2. a table across the reports on a company, a figure read from its table cell; else compose or
+        # generate (each refuses on weak evidence), verified
+        found = table_answer(library, question, filters, evidence.hits) or card_answer(library.store, evidence) \
+            or figure_from_tables(library, evidence)
+        note = found if isinstance(found, str) else ""  # a ratio not computed: which input no table prints
+        result = None if isinstance(found, str) else found
+        if result is None and mode != "llm":
+            result = numbered_by_appearance(extractive(evidence, library.embedder))
+    if result is None:
         result = yield from _generated_or_fallback(evidence, settings, library.embedder, context_size,
                                                    fallback=requested == "auto")
     else:
-        result = numbered_by_appearance(extractive(evidence, library.embedder))
         yield result.text
     result = numbered_by_appearance(result)  # a generated answer streams with passage numbers
     if note:

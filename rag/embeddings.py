@@ -205,14 +205,33 @@ class NumpyBert:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """BERT's exact (erf) GELU."""
-    from scipy.special import erf
+    """BERT's exact (erf) GELU, ``x * Φ(x)``, with Φ read off a table by linear interpolation.
 
-    y = erf(x * np.float32(0.7071067811865476))
-    y += 1.0
+    scipy's ``erf`` took a third of an encode (5.4 ms per layer for 4 sentences); the table takes a
+    quarter of that. Its error (under 5e-7, float32 indexing) is far below the encoder's 1e-5 agreement
+    with sentence-transformers; beyond ±6, Φ is 0 or 1 in float32.
+    """
+    base, slope, scale = _normal_cdf_table()
+    at = x * scale
+    at += np.float32(len(base) // 2)
+    np.clip(at, 0, len(base) - 1, out=at)
+    index = at.astype(np.intp)
+    at -= index
+    y = slope.take(index)
+    y *= at
+    y += base.take(index)
     y *= x
-    y *= 0.5
     return y
+
+
+@lru_cache(maxsize=1)
+def _normal_cdf_table(reach: float = 6.0, steps: int = 24_000) -> tuple[np.ndarray, np.ndarray, np.float32]:
+    """Φ at ``steps + 1`` evenly spaced points of [-reach, reach] (interpolation error h²/32 < 1e-8): the
+    value at each point, the rise to the next one, and the points per unit."""
+    from scipy.special import ndtr
+
+    cdf = ndtr(np.linspace(-reach, reach, steps + 1))
+    return cdf[:-1].astype(np.float32), np.diff(cdf).astype(np.float32), np.float32(steps / (2 * reach))
 
 
 def _default_prompt(path: Path) -> str:

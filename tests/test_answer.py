@@ -307,3 +307,11 @@ def test_a_pages_scrambled_stamp_is_never_quoted():
     result = extractive(make_evidence("How much did Tencent return to shareholders in 2025?",
                                       [Hit(chunks[0], 0.03), Hit(chunks[1], 0.02)]))
     assert "rQrOsNt" not in result.text and "HKD128bn" in result.text
+
+
+def test_an_answer_reads_the_library_version_once(reports, monkeypatch):
+    chroma_get = reports.store.docs.get
+    reads = []
+    monkeypatch.setattr(reports.store.docs, "get", lambda **kw: reads.append(kw.get("ids")) or chroma_get(**kw))
+    result = answer("ACME 2018 revenue?", reports, mode="extractive")  # retrieval, tables, figures, composing
+    assert result.hits and reads.count(["__version__"]) == 1

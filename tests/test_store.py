@@ -87,6 +87,23 @@ def test_document_list_is_read_again_only_after_a_change(library, settings):
     assert store.unfinished() == ["c3"] and [d.doc_id for d in store.documents()] == ["b2"]
 
 
+def test_one_version_reads_the_version_once_and_sees_changes_after_the_block(library, settings):
+    store = library.store
+    store.put_document(_doc("a1", 1))
+    reads = []
+    chroma_get = store.docs.get
+    store.docs.get = lambda **kw: reads.append(kw.get("ids")) or chroma_get(**kw)
+    other = Store(settings, store.model)  # another writer of the same library
+    with store.one_version():
+        pinned = store.version()
+        with store.one_version():  # nested: the outer block's version holds
+            assert [d.doc_id for d in store.documents()] == ["a1"]
+        other.put_document(_doc("b2", 1))
+        assert store.version() == store.fingerprint() == pinned
+    assert sum(ids == ["__version__"] for ids in reads) == 1
+    assert store.version() != pinned and [d.doc_id for d in store.documents()] == ["a1", "b2"]
+
+
 def test_manifest_lists_the_complete_documents_for_listings(library, settings):
     store = library.store
     assert read_manifest(settings) is None  # nothing written yet: listings open Chroma
