@@ -286,6 +286,8 @@ def test_words_that_only_ask_are_not_evidence_terms():
     assert key_terms("Sora 最长能生成多长时间的视频？") == ("sora", "最长", "生成", "视频")  # not 时间 of 多长时间
     assert key_terms("这篇报告由几位分析师撰写？") == ("分析", "分析师")
     assert key_terms("国联证券给出的行业评级是什么？") == ("国联", "证券", "行业", "评级")
+    assert key_terms("Which companies acquired by Pfizer are mentioned in this 10K report?") == (
+        "companies", "acquired", "pfizer")  # the form names the filing itself, which prints it "10-K"
 
 
 def test_names_keep_their_version_and_periods_are_not_names():
