@@ -43,6 +43,8 @@ def test_vocabulary_is_well_formed():
     ("Has the company faced any lawsuits?", ["legal_proceedings"]),
     ("What is the capital of France?", []),  # "capital" alone is no line item
     ("How many people does it employ?", []),  # "employ" is not "employees"
+    ("What was the net cash flow from financing activities in 2019?", ["financing_cash_flow"]),
+    ("2019年投资活动现金流是多少？", ["investing_cash_flow"]),
 ])
 def test_finance_terms_of_questions(question, expected):
     assert names(question) == expected
