@@ -219,14 +219,17 @@ def unknown_subject(evidence: Evidence) -> str:
 
 
 def unknown_names(evidence: Evidence) -> list[str]:
-    """Names in an English question (Tesla, GPT-5) that no chunk of the library contains, scope aside."""
+    """Names in an English question (Tesla, GPT-5, Pop Mart) that no chunk of the library contains, scope
+    aside: no chunk holds a name one of whose words it never holds ("Mart" alone occurs, "Pop" nowhere). A
+    capitalised finance phrase ("Adjusted EBIT") is no name: a filing may print the figure in other words."""
     if evidence.lang != "en":
         return []
     scoped = evidence.scope.get("matched", "").lower()
     unknown = []
     for name in entities(question_focus(evidence.question)):
         words = content_terms(name)
-        if words and name.lower() not in scoped and all(w in evidence.unseen for w in words):
+        if (words and name.lower() not in scoped and not finance_terms(name)
+                and any(w in evidence.unseen for w in words)):
             unknown.append(name)
     return unknown
 

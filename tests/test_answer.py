@@ -257,6 +257,10 @@ def test_a_name_the_library_never_mentions_is_refused_although_its_other_words_m
     assert (named.answerable, named.reason) == (False, 'Reason: the best matching passages never mention "Tesla".')
     chinese = answer("特斯拉2018年的营业收入是多少？", reports)
     assert (chinese.answerable, chinese.reason) == (False, "原因：资料库里没有关于“特斯拉”的报告或段落。")
+    half = answer("What were the net sales of Acme Mart in 2018?", reports)  # "Acme" occurs, "Mart" nowhere
+    assert (half.answerable, half.reason) == (False, 'Reason: the best matching passages never mention "Acme Mart".')
+    metric = answer("What was the Adjusted EBIT of Acme in 2018?", reports)  # a finance phrase, not a name
+    assert "Adjusted EBIT" not in metric.reason
 
 
 def test_a_figure_restricted_to_a_place_the_passages_never_name_is_refused(reports):
