@@ -60,6 +60,7 @@ _COUNT = re.compile(r"多少|几[个名家位次项倍年月天]|how (?:much|man
 _STATES_NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion)"
     r"\b|[零一二两三四五六七八九十百千万亿]+[个名家位次项倍年月天人元股台件款种条只]", re.I)
+_LIST_MARKER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）、]|\d{1,2}\.(?!\d))", re.M)  # "1、", "(2)", "3." opening a line
 _SENTENCE_END = re.compile(r"[。！？.!?；;]\W*$")
 _FIGURE_LABEL = re.compile(r"(?:图表|图|表|附图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d+(?:[.-]\d+)*", re.I)
 _NAME_NUMBER = re.compile(r"\b[A-Z][A-Za-z\-]*\s?\d+(?:\.\d+)*\b|\b\d+(?:\.\d+)*\s?[A-Z][A-Za-z]*\b")
@@ -112,7 +113,7 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     if any(_COUNT.search(q) for q in (evidence.question, evidence.previous) if q) and not any(
-            _STATES_NUMBER.search(s.text) for s in chosen):
+            _STATES_NUMBER.search(_LIST_MARKER.sub("", s.text)) for s in chosen):  # "1、冷冻设备行业" states none
         refused = refusal(evidence, "no_number", "extractive")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     join = prompts.SENTENCE_JOIN[evidence.lang]

@@ -6,6 +6,8 @@ The library holds hand-made chunks: passages of the reference report (Chinese) a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag import prompts
@@ -282,6 +284,15 @@ def test_a_how_many_question_answered_by_no_number_is_refused(reports):
     assert counted.answerable and "30,000" in counted.text
     worded = answer("Sora 目前存在哪些弱点？", reports)  # not how many: answered in words
     assert worded.answerable and "弱点" in worded.text
+
+
+def test_a_list_number_opening_a_line_is_no_number_stated():
+    text = "1、冷冻设备行业\n冷冻设备行业总体竞争较为激烈，市场化程度较高，而市场集中度较低。"
+    chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 12, 12, "经营情况讨论与分析", Kind.BODY)
+    result = extractive(make_evidence("冷冻设备行业的市场集中度有多少？", [Hit(chunk, 0.03)]))
+    assert (result.answerable, result.reason) == (False, "原因：问题问的是数量，但最相关的段落没有给出数字。")
+    stated = replace(chunk, text=text.replace("较低", "约为 12%"))
+    assert extractive(make_evidence("冷冻设备行业的市场集中度有多少？", [Hit(stated, 0.03)])).answerable
 
 
 def test_words_that_only_ask_are_not_evidence_terms():

@@ -105,6 +105,8 @@ def test_statement_headings_are_short_lines_not_mentions():
     ("the uk office", []),  # short forms match their case only
     ("What was 3M's U.S. revenue in 2018?", []),  # home markets restrict nothing
     ("中国区收入占比", []),
+    ("公司冷冻设备在国内市场的占有率是多少？", ["domestic"]),  # a home market named as such restricts
+    ("2025年储能境外发货量", ["overseas"]),
     ("American Express card member loans", []),  # a word that only begins like a place
 ])
 def test_places_a_question_restricts_to(question, expected):
