@@ -131,13 +131,19 @@ def question_focus(question: str) -> str:
 _SUBJECT_EN = re.compile(r"(?<![A-Za-z0-9])((?:[A-Z][A-Za-z0-9&.\-]*\s+){0,3}[A-Z][A-Za-z0-9&.\-]*)['’]s\b")
 _SUBJECT_ZH = re.compile(
     r"^\s*(?:请问)?([\u4e00-\u9fff]{2,8}?)(?=(?:19|20)\d{2}\s*年|的|在|近|今年|去年|上半年|全年|公司|集团)")
+# What a Chinese question opens with when it names no company: the company itself (公司前五大客户), a
+# preposition (为公司年报签字的…), a time (以往的…).
+_NO_SUBJECT_ZH = re.compile(r"[为对向据按从与]?(?:本|该|这家)?(?:公司|集团)|以往|过去|此前|目前|当前|现在|今年|去年|未来")
 
 
 def subject(question: str) -> str:
     """The company a question is about when its phrasing says so: "Home Depot's net earnings",
     "海螺水泥2018年的归母净利润" (a possessive English name; the Chinese name the question opens with)."""
     focus = question_focus(question)
-    match = _SUBJECT_ZH.search(focus) if language(focus) == "zh" else _SUBJECT_EN.search(focus)
+    if language(focus) == "zh":
+        match = _SUBJECT_ZH.search(focus)
+        return match.group(1) if match and not _NO_SUBJECT_ZH.match(match.group(1)) else ""
+    match = _SUBJECT_EN.search(focus)
     return match.group(1).strip() if match else ""
 
 

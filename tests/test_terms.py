@@ -83,6 +83,9 @@ def test_bm25_terms_stem_english_and_keep_numbers_and_chinese_whole():
     ("四方科技2019年的电子信箱是什么？", "四方科技"),
     ("What is the FY2018 capex for 3M?", ""),  # no possessive: the scope finds 3M, not this rule
     ("Sora 最长能生成多长时间的视频？", ""),
+    ("公司前五大客户2019年合计贡献了多少销售额？", ""),  # the company itself, a preposition, a time
+    ("为公司年报签字的注册会计师是哪两位？", ""),
+    ("以往的图像和视频生成方法通常把视频裁成什么标准规格？", ""),
 ])
 def test_subject_of_a_question(question, expected):
     assert subject(question) == expected
