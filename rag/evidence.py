@@ -234,6 +234,10 @@ def unknown_names(evidence: Evidence) -> list[str]:
     return unknown
 
 
+_ANNUAL_PERIOD = re.compile(r"(?:FY)?((?:19|20)\d{2})")  # a full year: "2019", "FY2022" (not "2019H1")
+_PRIOR_YEAR = re.compile(r"上期|上年|去年|上一年度?|\b(?:prior|previous|last)[- ]year\b", re.I)
+
+
 def usable(evidence: Evidence) -> list[int]:
     """Numbers of the top passages that mention the question's years, (one of) its Latin-script names and
     each place it restricts to.
@@ -244,13 +248,23 @@ def usable(evidence: Evidence) -> list[int]:
     where = required_places(evidence)
     if not (years or names or where):
         return list(range(1, len(evidence.hits[:EXTRACT_CHUNKS]) + 1))
-    texts = [passage_text(hit) for hit in evidence.hits[:EXTRACT_CHUNKS]]  # each passage's once
+    hits = evidence.hits[:EXTRACT_CHUNKS]
+    texts = [passage_text(hit) for hit in hits]  # each passage's once
     return [
-        n for n, text in enumerate(texts, start=1)
-        if all(re.search(rf"(?<!\d){y}(?!\d)", text) for y in years)
+        n for n, (hit, text) in enumerate(zip(hits, texts, strict=True), start=1)
+        if all(says_year(text, y, hit.chunk.meta.get("period", "")) for y in years)
         and (not names or any(mentions(text, name) for name in names))
         and all(place.named_in(text) for place in where)
     ]
+
+
+def says_year(text: str, year: str, period: str = "") -> bool:
+    """Whether a passage speaks of ``year``: it prints it, or it is of the annual report for the year after
+    and speaks of the prior year (a 2019 report's table column "上期发生额" holds 2018)."""
+    if re.search(rf"(?<!\d){year}(?!\d)", text):
+        return True
+    annual = _ANNUAL_PERIOD.fullmatch(period)
+    return bool(annual and int(annual.group(1)) == int(year) + 1 and _PRIOR_YEAR.search(text))
 
 
 def required_places(evidence: Evidence) -> list[Place]:

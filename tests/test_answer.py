@@ -295,6 +295,17 @@ def test_a_list_number_opening_a_line_is_no_number_stated():
     assert extractive(make_evidence("冷冻设备行业的市场集中度有多少？", [Hit(stated, 0.03)])).answerable
 
 
+def test_the_prior_year_of_an_annual_reports_table_is_the_year_before_its_own():
+    text = "(7).关键管理人员报酬\n单位：万元币种：人民币\n项目 本期发生额 上期发生额\n关键管理人员报酬 401.89 424.02"
+    chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 140, 140, "关联交易", Kind.TABLE, meta={"period": "2019"})
+    question = "2018年公司关键管理人员的报酬总额是多少万元？"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert result.answerable and "424.02" in result.text
+    for period in ("2020", "2019H1"):  # two years later; a half year's 上期 is the last half year
+        other = replace(chunk, meta={"period": period})
+        assert not extractive(make_evidence(question, [Hit(other, 0.03)])).answerable
+
+
 def test_words_that_only_ask_are_not_evidence_terms():
     from rag.evidence import key_terms
 
