@@ -63,6 +63,11 @@ def test_a_chinese_question_is_expanded_with_english_line_items_and_back():
     assert "购建固定资产、无形资产和其他长期资产支付的现金" in capex.expansion
 
 
+def test_a_legal_question_is_expanded_with_the_notes_heading_of_legal_matters():
+    legal = analyze("Has CVS Health reported any materially important ongoing legal battles?")
+    assert legal.statements == ("legal",) and "legal matters" in legal.expansion
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("Was there any drop in cash between FY 2023 and Q2 of FY2024?", (("2024", 2),)),
     ("Which segment had the lowest net revenue in 2021 Q1?", (("2021", 1),)),
