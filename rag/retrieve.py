@@ -18,7 +18,16 @@ import numpy as np
 
 from rag.index import SearchIndex, open_index, terms
 from rag.library import Library
-from rag.terms import QUESTION_WORDS, YEAR, Query, analyze, asks_standing_text, is_mostly_cjk, vocabulary
+from rag.terms import (
+    QUESTION_WORDS,
+    YEAR,
+    Query,
+    analyze,
+    asks_standing_text,
+    is_mostly_cjk,
+    quarters,
+    vocabulary,
+)
 from rag.text import cjk_ratio
 from rag.types import Document, Hit, Kind
 
@@ -60,7 +69,9 @@ class Ranking:
     question: the cash flow statement) has its BM25 score raised by the share ``statement``; a figure chunk (a
     chart's caption and source line) has its BM25 score multiplied by ``caption`` unless the question names a
     figure ("图表13", "Exhibit 4"): a caption repeats the words of the passage it illustrates in a few
-    characters, so it outranks that passage, yet states no more than its title.
+    characters, so it outranks that passage, yet states no more than its title; a chunk of a report for a
+    quarter the question names ("Q2 of FY2024": the 10-Q for it) has its BM25 score raised by the share
+    ``period``.
     """
 
     dense: float = 0.5
@@ -70,6 +81,7 @@ class Ranking:
     statement: float = 0.25
     translation: float = 1.0  # the vocabulary's phrases in the other language (营业收入 ⇄ net sales)
     caption: float = 0.5  # BM25 of a figure's caption, unless the question names a figure
+    period: float = 0.5  # BM25 of the reports for a quarter the question names
     focus: bool = True  # search with the question's interrogative sentences, not its instructions
 
 
@@ -142,7 +154,8 @@ def retrieve(
     if scope is not None:  # inside the scoped documents their own name discriminates nothing
         named = set(terms(scope.matched))
         tokens = [t for t in tokens if t not in named] or tokens
-    lexical = _named_figures_first(index, _lexical(index, tokens, query, ranking), question, mask)
+    lexical = _in_period(index, _lexical(index, tokens, query, ranking), query, allowed, ranking.period)
+    lexical = _named_figures_first(index, lexical, question, mask)
     clock.lap("bm25")
     dense = None
     if embedding is not None:
@@ -245,6 +258,20 @@ def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranki
     if ranking.caption < 1.0 and not _NAMES_A_FIGURE.search(query.text):
         lexical = np.where(index.mask(None, (Kind.FIGURE,)), lexical * ranking.caption, lexical)
     return lexical
+
+
+def _in_period(index: SearchIndex, lexical: np.ndarray, query: Query, documents: Sequence[Document],
+               weight: float) -> np.ndarray:
+    """BM25 raised by the share ``weight`` on the reports for a quarter the question names (by their period,
+    title or file name): "cash between FY 2023 and Q2 of FY2024" is answered by the 10-Q for Q2 FY2024, whose
+    balance sheet also prints the year-end column, not by a 10-K for FY2023 or another company's filing that
+    mentions both years. A question without a quarter, or with none the library has a report for, keeps BM25."""
+    if not query.quarters or not weight or not len(lexical):
+        return lexical
+    held = [d.doc_id for d in documents if set(query.quarters) & set(quarters(_period_text(d)))]
+    if not held:
+        return lexical
+    return lexical * (1.0 + weight * index.mask(held, tuple(Kind)))
 
 
 # A figure or table named by its label ("图表13", "Figure 3", "Exhibit 5"), up to three digits: a year after
@@ -571,3 +598,9 @@ def _specific(name: str) -> bool:
 
 def _doc_years(doc: Document) -> set[str]:
     return set(YEAR.findall(" ".join([doc.meta.get("period", ""), doc.meta.get("date", ""), doc.source])))
+
+
+def _period_text(doc: Document) -> str:
+    """Where a report says which period it covers: its period, title and file name ("FY2024Q2", "Q4 2022 ER",
+    "JPMORGAN_2021Q1_10Q.pdf")."""
+    return " ".join([doc.meta.get("period", ""), doc.meta.get("title", ""), doc.source])

@@ -19,7 +19,7 @@ from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
     "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
-    "finance_terms", "is_mostly_cjk", "language", "question_focus", "statement_headings", "subject",
+    "finance_terms", "is_mostly_cjk", "language", "quarters", "question_focus", "statement_headings", "subject",
     "vocabulary",
 ]
 
@@ -74,6 +74,7 @@ class Query:
     focus: str  # the interrogative sentence(s) without instructions around them (:func:`question_focus`)
     lang: str  # "zh" | "en"
     years: tuple[str, ...]
+    quarters: tuple[tuple[str, int], ...]  # (year, quarter) of each quarter named: "Q2 of FY2024" -> ("2024", 2)
     names: tuple[str, ...]  # Latin-script names inside a Chinese question (3M, Sora, PP&E) as written
     finance: tuple[FinanceTerm, ...]
 
@@ -96,9 +97,31 @@ def analyze(question: str) -> Query:
         focus=question_focus(question),
         lang=lang,
         years=tuple(dict.fromkeys(YEAR.findall(question))),
+        quarters=quarters(question),
         names=tuple(dict.fromkeys(n for n in names if len(n) > 1 and re.search("[A-Za-z]", n))),
         finance=finance_terms(question),
     )
+
+
+_Y = r"((?:19|20)\d{2})(?!\d)"
+_QUARTER_NUMBERS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "一": 1, "二": 2, "三": 3, "四": 4}
+_QUARTERS = (  # (pattern, group of the year, group of the quarter)
+    (re.compile(rf"(?<![a-z0-9])q([1-4])[\s,]*(?:of\s+)?(?:the\s+)?(?:fy|fiscal(?:\s+year)?)?\s*'?{_Y}", re.I), 2, 1),
+    (re.compile(rf"(?<![a-z0-9])(?:fy\s*)?{_Y}[\s_-]*q([1-4])(?![0-9])", re.I), 1, 2),
+    (re.compile(rf"\b(first|second|third|fourth)\s+quarter\s+(?:of\s+)?(?:fiscal\s+(?:year\s+)?)?{_Y}", re.I), 2, 1),
+    (re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年\s*第?\s*([一二三四1-4])\s*季度"), 1, 2),
+)
+
+
+def quarters(text: str) -> tuple[tuple[str, int], ...]:
+    """The fiscal quarters ``text`` names, as (year, quarter), in order: "Q2 of FY2024", "2021 Q1", "FY2024Q2",
+    "second quarter of fiscal 2024", "2020年第一季度" (a question, or a filing's period, title or file name)."""
+    found: dict[tuple[str, int], None] = {}
+    for pattern, year, quarter in _QUARTERS:
+        for match in pattern.finditer(text):
+            said = match.group(quarter).casefold()
+            found[(match.group(year), _QUARTER_NUMBERS.get(said) or int(said))] = None
+    return tuple(found)
 
 
 def content_terms(text: str) -> tuple[str, ...]:

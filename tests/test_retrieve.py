@@ -295,3 +295,16 @@ def test_a_figure_named_by_its_label_comes_first_not_a_passage_that_mentions_it(
     assert retrieve(library, "数据出自哪篇文献？", k=3).hits[0].chunk.ordinal == 0  # no figure named: BM25's order
     assert retrieve(library, "What does Fig. 3 show?", k=3).hits[0].chunk.ordinal == 3  # Fig. is Figure
     assert retrieve(library, "图表2 展示了什么？", k=3).hits[0].chunk.ordinal == 2  # 图表2, not 图表25
+
+
+def test_a_question_naming_a_quarter_favours_the_report_for_that_quarter(tmp_path, embedder):
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    add_document(library, "bby-10k", "BESTBUY_2023_10K.pdf", {"company": "Best Buy", "period": "FY2023"}, [
+        ("Liquidity", "Cash and cash equivalents were $1,874 million at the end of fiscal 2023.", Kind.BODY)])
+    add_document(library, "bby-10q", "BESTBUY_2024Q2_10Q.pdf", {"company": "Best Buy", "period": "FY2024Q2"}, [
+        ("Liquidity", "Cash and cash equivalents were $1,093 million at July 29, 2023, the end of the "
+                      "quarter.", Kind.BODY)])
+    asked = "Was there any drop in cash and cash equivalents between FY 2023 and Q2 of FY2024?"
+    assert ids(retrieve(library, asked, k=2, ranking=Ranking(period=0.0)))[0] == "bby-10k:0"  # says 2023
+    assert ids(retrieve(library, asked, k=2))[0] == "bby-10q:0"
+    assert ids(retrieve(library, "Did cash drop in fiscal 2023?", k=2))[0] == "bby-10k:0"  # no quarter named

@@ -12,6 +12,7 @@ from rag.terms import (
     finance_terms,
     language,
     places,
+    quarters,
     statement_headings,
     subject,
     vocabulary,
@@ -62,6 +63,27 @@ def test_a_chinese_question_is_expanded_with_english_line_items_and_back():
     assert capex.statements == ("cash_flow",)
     assert "purchases of property, plant and equipment" in capex.expansion
     assert "购建固定资产、无形资产和其他长期资产支付的现金" in capex.expansion
+
+
+def test_a_legal_question_is_expanded_with_the_notes_heading_of_legal_matters():
+    legal = analyze("Has CVS Health reported any materially important ongoing legal battles?")
+    assert legal.statements == ("legal",) and "legal matters" in legal.expansion
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Was there any drop in cash between FY 2023 and Q2 of FY2024?", (("2024", 2),)),
+    ("Which segment had the lowest net revenue in 2021 Q1?", (("2021", 1),)),
+    ("What did it spend in the second quarter of fiscal 2024?", (("2024", 2),)),
+    ("四方科技2020年第一季度的营业收入是多少？", (("2020", 1),)),
+    ("FY2024Q2", (("2024", 2),)),  # a filing's period
+    ("JPMORGAN_2021Q1_10Q.pdf", (("2021", 1),)),  # and file name
+    ("MGM Exhibit 99.1 Q4 2022 ER", (("2022", 4),)),  # and title
+    ("What was the FY2023 revenue?", ()),
+    ("How did sales change in H1 FY2023?", ()),  # a half year is no quarter
+])
+def test_quarters_named_by_questions_and_filings(text, expected):
+    assert quarters(text) == expected
+    assert analyze(text).quarters == expected
 
 
 def test_language_and_content_terms_have_one_definition():
