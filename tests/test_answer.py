@@ -6,6 +6,8 @@ The library holds hand-made chunks: passages of the reference report (Chinese) a
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rag import prompts
@@ -258,6 +260,18 @@ def test_a_name_the_library_never_mentions_is_refused_although_its_other_words_m
     chinese = answer("特斯拉2018年的营业收入是多少？", reports)
     assert (chinese.answerable, chinese.reason) == (False, "原因：资料库里没有关于“特斯拉”的报告或段落。")
 
+
+def test_the_gate_fit_counts_a_company_the_library_does_not_know_as_refused(reports, tmp_path):
+    from eval.fit_gate import measure_set
+
+    rows = [{"id": "q1", "question": "特斯拉2018年的营业收入是多少？", "answers": [], "answerable": False, "evidence": []},
+            {"id": "q2", "question": "What were Acme's net sales in 2018?", "answers": ["$32,765 million"],
+             "answerable": True, "evidence": []}]
+    dataset = tmp_path / "questions.jsonl"
+    dataset.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    tesla, acme = measure_set("t", dataset, reports, use_doc=False)
+    assert tesla.strength is not None and tesla.strength.missing == "特斯拉"  # refused whatever the thresholds
+    assert acme.strength is not None and not acme.strength.missing and acme.strength.covered == 1.0
 
 def test_a_figure_restricted_to_a_place_the_passages_never_name_is_refused(reports):
     whole = answer("What were Acme's net sales in 2018?", reports)
