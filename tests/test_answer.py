@@ -297,10 +297,28 @@ def test_a_how_many_question_answered_by_no_number_is_refused(reports):
 def test_words_that_only_ask_are_not_evidence_terms():
     from rag.evidence import key_terms
 
-    assert key_terms("Sora 最长能生成多长时间的视频？") == ("sora", "最长", "生成", "视频")  # not 时间 of 多长时间
+    assert key_terms("Sora 最长能生成多长时间的视频？") == ("sora", "生成", "视频")  # not 时间 of 多长时间, nor 最长
     assert key_terms("这篇报告由几位分析师撰写？") == ("分析", "分析师")
     assert key_terms("国联证券给出的行业评级是什么？") == ("国联", "证券", "行业", "评级")
+    assert key_terms("这次下调之前，各家给出的目标价大约是多少？") == ("下调", "目标", "标价", "目标价")
+    assert key_terms("与2018年相比，注册会计师是哪两位？") == ("2018", "注册", "会计", "会计师")
+    assert key_terms("2019年最后一个交易日的收盘价是多少？")[:3] == ("2019", "最后", "一个")  # a date, not a frame
 
+
+def test_a_question_framed_around_its_answer_is_answered(reports):
+    result = answer("Sora 最长能生成多长时间的视频？", reports)  # the passage says 生成长达 60s, never 最长
+    assert result.answerable and "60s" in result.text
+    assert result.citations[0].chunk_id == f"{REPORT_ID}:00000"
+
+
+def test_a_framing_word_counts_where_the_passage_says_it_and_costs_nothing_where_it_does_not():
+    from rag.evidence import strength
+
+    question = "截至4月3日，R007降到了多少？"  # key terms 4, 3, r007, 降到; 截至 frames the date
+    said, unsaid = make_chunks("db", "weekly.pdf", {}, [("", 1, "截至4月3日，R007降至1.45%，较上周下行。", Kind.BODY, ()),
+                                                          ("", 1, "4月3日，R007降至1.45%，较上周下行。", Kind.BODY, ())])
+    assert strength(make_evidence(question, [Hit(said, 0.03)])).covered == 0.8  # 4 of 5 words, 截至 among them
+    assert strength(make_evidence(question, [Hit(unsaid, 0.03)])).covered == 0.75  # 3 of the 4 key terms
 
 def test_names_keep_their_version_and_periods_are_not_names():
     assert entities("Gemini 1.5 Pro 的上下文窗口有多大？") == ("Gemini 1.5 Pro",)
