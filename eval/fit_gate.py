@@ -4,7 +4,8 @@ Procedure (``python -m eval.fit_gate``; docs/results.md records a run):
 
 1. Every question of every set is retrieved once and its evidence measured once
    (:func:`rag.evidence.strength`: missing names/years, best weighted coverage, best sentence similarity
-   where the model reads it). A question with no hits is refused whatever the thresholds.
+   where the model reads it). A question with no hits, or about a company the library does not know
+   (:func:`rag.evidence.unknown_subject`), is refused whatever the thresholds, as the gate does.
 2. Questions go to the calibration or the test half by a hash of their id (:func:`eval.fit.calibration`).
 3. Every :class:`rag.evidence.Thresholds` of the grid is scored on the calibration half by balanced
    accuracy: the mean of "answerable questions answered" and "unanswerable questions refused", each
@@ -28,7 +29,7 @@ from eval.datasets import load_dataset
 from eval.fit import calibration, parse_set, run_cli
 from eval.harness import resolve_scopes, scope_filters
 from rag.answer import gather_evidence
-from rag.evidence import Strength, Thresholds, passes, strength
+from rag.evidence import Strength, Thresholds, passes, strength, unknown_subject
 from rag.extractive import best_similarity
 from rag.library import Library
 from rag.settings import Settings
@@ -56,7 +57,9 @@ def measure_set(name: str, dataset: Path, library: Library, use_doc: bool) -> li
     for question in questions:
         evidence = gather_evidence(library, question.question, scope_filters(question, scopes))
         measured = None
-        if evidence.hits:
+        if evidence.hits and (absent := unknown_subject(evidence)):
+            measured = Strength(missing=absent)  # refused before the thresholds, as rag.evidence.gate does
+        elif evidence.hits:
             found = strength(evidence)
             similarity = best_similarity(evidence, library.embedder) if not found.missing else None
             # the default argument binds this question's value; mypy cannot type a lambda's default

@@ -123,7 +123,7 @@ def gather_evidence(library: Library, question: str, filters: Filters | None = N
                              previous=follow.previous)
     if not hits:
         return evidence
-    weights, unseen = term_stats(library, evidence.terms + evidence.extra_terms)
+    weights, unseen = term_stats(library, evidence.terms + evidence.extra_terms + evidence.framing)
     return replace(evidence, weights=weights, unseen=unseen)
 
 

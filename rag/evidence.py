@@ -23,8 +23,8 @@ from rag.terms import YEAR, Place, content_terms, finance_terms, language, place
 from rag.types import Answer, Chunk, Hit
 from rag.verify import coverage, missing_terms
 
-__all__ = ["EXTRACT_CHUNKS", "Evidence", "Strength", "Thresholds", "field_labels", "gate", "key_terms", "language",
-           "make_evidence", "mentions", "passage_text", "passes", "question_focus", "refusal", "strength",
+__all__ = ["EXTRACT_CHUNKS", "Evidence", "Strength", "Thresholds", "field_labels", "gate", "key_terms",
+           "language", "make_evidence", "mentions", "passage_text", "passes", "question_focus", "refusal", "strength",
            "term_stats", "unknown_subject", "usable"]
 
 EXTRACT_CHUNKS = 5  # passages the extractive answer reads (and may cite)
@@ -41,11 +41,18 @@ READABLE = 0.9
 # ("投资建议：强于大市（维持）") answers "评级" although the report labels the value otherwise.
 FIELD_WORDS = {"rating": ("评级", "投资评级", "rating")}
 # Words that ask rather than name what is asked about: interrogatives with a measure word (几项, 多长时间),
-# "this report" (这篇), and verbs of asking (列出, 说明, 撰写). Absent from the passages that answer,
+# "this report" (这篇, 那份), and verbs of asking (列出, 说明, 撰写). Absent from the passages that answer,
 # they would weigh as the rarest words of the question. Hand-written: no library lists question phrasing.
-_ASKING = re.compile(r"^(?:几.|哪.|多[少长大久高快远].*|这篇|该篇|本篇|此篇)$")
+_ASKING = re.compile(r"^(?:几.|哪.|多[少长大久高快远].*|[这该本此那][篇份])$")
 _ASKING_WORDS = frozenset(
-    "列出 列举 举例 例子 说明 含义 意味 具体 大致 体现 包含 涉及 出自 撰写 给出 给予 方面 一下".split()
+    "列出 列举 举例 例子 说明 含义 意味 具体 大致 体现 包含 涉及 出自 来自 撰写 给出 给予 方面 一下".split()
+)
+# Words that frame what is asked: a superlative (最长, 最早: the passage states the value, "长达 60s"), a count
+# (两位, 一项, 各家), "this time" (这次), and the time, comparison or source around a figure (之前, 通常, 大约,
+# 相比, 根据, 截至). Evidence where a passage says them ("截至4月3日"), no cost where it does not.
+_FRAMING = re.compile(r"^(?:最[长大高低多少早快小强]|[这那该本此][次项位家]|[一两二三四五六七八九十几]+[位项家种]|各[家位项])$")
+_FRAMING_WORDS = frozenset(
+    "之前 以前 此前 之后 以后 以往 通常 往往 大约 大概 左右 相比 相对 相较 根据 按照 依据 截至 截止 目前 当前 现在".split()
 )
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
 _SPACE = re.compile(r"\s+")
@@ -68,25 +75,32 @@ class Evidence:
     weights: dict[str, float] = field(default_factory=dict, compare=False, hash=False)  # term -> IDF
     previous: str = ""
     unseen: tuple[str, ...] = ()  # terms no chunk of the library contains
+    framing: tuple[str, ...] = ()  # words that frame the question (最长, 截至): evidence where a passage says them
 
 
 def make_evidence(question: str, hits: tuple[Hit, ...] | list[Hit], *, extra_terms: tuple[str, ...] = (),
                   scope: dict[str, Any] | None = None, empty_reason: str = "",
                   weights: dict[str, float] | None = None, previous: str = "") -> Evidence:
     """Evidence from a question and hits in fused order (used by :func:`answer_stream` and by tests)."""
-    terms = key_terms(question_focus(question))
+    terms, framing = _framed(question_focus(question))
     matched = content_terms((scope or {}).get("matched", ""))
     terms = tuple(t for t in terms if t not in matched) or terms  # the scope already satisfies its name
     return Evidence(question, tuple(hits), language(question), terms, tuple(extra_terms), dict(scope or {}),
-                    empty_reason, dict(weights or {}), previous)
+                    empty_reason, dict(weights or {}), previous, framing=framing)
 
 
 def key_terms(question: str) -> tuple[str, ...]:
     """The question's content words without those that only ask, nor their sub-words (时间 of 多长时间)."""
+    return _framed(question)[0]
+
+
+def _framed(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """:func:`key_terms`, and the words among the rest that frame the question (both none when nothing is left)."""
     terms = content_terms(question)
-    asking = [t for t in terms if _ASKING.match(t) or t in _ASKING_WORDS]
+    framing = tuple(t for t in terms if _FRAMING.match(t) or t in _FRAMING_WORDS)
+    asking = [t for t in terms if _ASKING.match(t) or t in _ASKING_WORDS] + list(framing)
     kept = tuple(t for t in terms if not any(t in a for a in asking))
-    return kept or terms
+    return (kept, framing) if kept else (terms, ())
 
 
 def term_stats(library: Library, terms: tuple[str, ...]) -> tuple[dict[str, float], tuple[str, ...]]:
@@ -163,8 +177,20 @@ def strength(evidence: Evidence, similarity: Similarity | None = None) -> Streng
                   + [p.as_named_in(evidence.question) for p in required_places(evidence) if not p.named_in(first)])
         return Strength(missing=join.join(unknown or absent) or "-")
     texts = [passage_text(evidence.hits[n - 1], evidence.question) for n in found]
-    covered, best = max(((coverage(evidence.terms, t, evidence.weights), t) for t in texts), key=lambda p: p[0])
+    covered, best = max(((_coverage(evidence, t), t) for t in texts), key=lambda p: p[0])
     return Strength(covered, "", best, similarity)
+
+
+def _coverage(evidence: Evidence, text: str) -> float:
+    """Weighted coverage of the key terms in ``text``, counting the framing words that ``text`` says too
+    ("截至4月3日" for 截至): absent, they cost nothing."""
+    return coverage(evidence.terms + _framing_said(evidence, text), text, evidence.weights)
+
+
+def _framing_said(evidence: Evidence, text: str) -> tuple[str, ...]:
+    """The question's framing words (最高, 截至) that ``text`` says."""
+    lowered = text.lower()
+    return tuple(f for f in evidence.framing if f in lowered)
 
 
 def passes(measured: Strength, thresholds: Thresholds) -> bool:

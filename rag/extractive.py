@@ -201,10 +201,12 @@ def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
 
 
 def _scoring_terms(evidence: Evidence) -> tuple[tuple[str, ...], dict[str, float]]:
-    inherited = tuple(t for t in evidence.extra_terms if t not in evidence.terms)
-    weights = {t: evidence.weights.get(t, 1.0) for t in evidence.terms}
+    """The key terms and the framing words (a sentence saying 最高 answers "最高能到多少" best), then the inherited."""
+    own = evidence.terms + evidence.framing
+    inherited = tuple(t for t in evidence.extra_terms if t not in own)
+    weights = {t: evidence.weights.get(t, 1.0) for t in own}
     weights.update({t: 0.5 * evidence.weights.get(t, 1.0) for t in inherited})
-    return evidence.terms + inherited, weights
+    return own + inherited, weights
 
 
 def _answer_numbers(text: str) -> set[str]:

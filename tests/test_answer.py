@@ -6,6 +6,7 @@ The library holds hand-made chunks: passages of the reference report (Chinese) a
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -265,6 +266,18 @@ def test_a_name_the_library_never_mentions_is_refused_although_its_other_words_m
     assert "Adjusted EBIT" not in metric.reason
 
 
+def test_the_gate_fit_counts_a_company_the_library_does_not_know_as_refused(reports, tmp_path):
+    from eval.fit_gate import measure_set
+
+    rows = [{"id": "q1", "question": "特斯拉2018年的营业收入是多少？", "answers": [], "answerable": False, "evidence": []},
+            {"id": "q2", "question": "What were Acme's net sales in 2018?", "answers": ["$32,765 million"],
+             "answerable": True, "evidence": []}]
+    dataset = tmp_path / "questions.jsonl"
+    dataset.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    tesla, acme = measure_set("t", dataset, reports, use_doc=False)
+    assert tesla.strength is not None and tesla.strength.missing == "特斯拉"  # refused whatever the thresholds
+    assert acme.strength is not None and not acme.strength.missing and acme.strength.covered == 1.0
+
 def test_a_figure_restricted_to_a_place_the_passages_never_name_is_refused(reports):
     whole = answer("What were Acme's net sales in 2018?", reports)
     assert whole.answerable and "32,765" in whole.text
@@ -309,12 +322,30 @@ def test_the_prior_year_of_an_annual_reports_table_is_the_year_before_its_own():
 def test_words_that_only_ask_are_not_evidence_terms():
     from rag.evidence import key_terms
 
-    assert key_terms("Sora 最长能生成多长时间的视频？") == ("sora", "最长", "生成", "视频")  # not 时间 of 多长时间
+    assert key_terms("Sora 最长能生成多长时间的视频？") == ("sora", "生成", "视频")  # not 时间 of 多长时间, nor 最长
     assert key_terms("这篇报告由几位分析师撰写？") == ("分析", "分析师")
     assert key_terms("国联证券给出的行业评级是什么？") == ("国联", "证券", "行业", "评级")
     assert key_terms("Which companies acquired by Pfizer are mentioned in this 10K report?") == (
         "companies", "acquired", "pfizer")  # the form names the filing itself, which prints it "10-K"
+    assert key_terms("这次下调之前，各家给出的目标价大约是多少？") == ("下调", "目标", "标价", "目标价")
+    assert key_terms("与2018年相比，注册会计师是哪两位？") == ("2018", "注册", "会计", "会计师")
+    assert key_terms("2019年最后一个交易日的收盘价是多少？")[:3] == ("2019", "最后", "一个")  # a date, not a frame
 
+
+def test_a_question_framed_around_its_answer_is_answered(reports):
+    result = answer("Sora 最长能生成多长时间的视频？", reports)  # the passage says 生成长达 60s, never 最长
+    assert result.answerable and "60s" in result.text
+    assert result.citations[0].chunk_id == f"{REPORT_ID}:00000"
+
+
+def test_a_framing_word_counts_where_the_passage_says_it_and_costs_nothing_where_it_does_not():
+    from rag.evidence import strength
+
+    question = "截至4月3日，R007降到了多少？"  # key terms 4, 3, r007, 降到; 截至 frames the date
+    said, unsaid = make_chunks("db", "weekly.pdf", {}, [("", 1, "截至4月3日，R007降至1.45%，较上周下行。", Kind.BODY, ()),
+                                                          ("", 1, "4月3日，R007降至1.45%，较上周下行。", Kind.BODY, ())])
+    assert strength(make_evidence(question, [Hit(said, 0.03)])).covered == 0.8  # 4 of 5 words, 截至 among them
+    assert strength(make_evidence(question, [Hit(unsaid, 0.03)])).covered == 0.75  # 3 of the 4 key terms
 
 def test_names_keep_their_version_and_periods_are_not_names():
     assert entities("Gemini 1.5 Pro 的上下文窗口有多大？") == ("Gemini 1.5 Pro",)
