@@ -7,10 +7,13 @@ Procedure (``python -m eval.fit_gate``; docs/results.md records a run):
    where the model reads it). A question with no hits, or about a company the library does not know
    (:func:`rag.evidence.unknown_subject`), is refused whatever the thresholds, as the gate does.
 2. Questions go to the calibration or the test half by a hash of their id (:func:`eval.fit.calibration`).
-3. Every :class:`rag.evidence.Thresholds` of the grid is scored on the calibration half by balanced
-   accuracy: the mean of "answerable questions answered" and "unanswerable questions refused", each
+3. Every :class:`rag.evidence.Thresholds` of the grid is scored on the calibration half by the share of
+   answerable questions it answers and the share of unanswerable (and off-topic) ones it refuses, each
    over all questions of its kind (pooled: a set of 8 unanswerable questions must not outweigh one of 65
-   answerable ones). Ties go to the stricter gate.
+   answerable ones). Among the thresholds that refuse at least :data:`REFUSE_FLOOR` of them, the one that
+   answers the most wins; if none does, the one that refuses the most. Ties go to the stricter gate. (An
+   earlier procedure maximised the mean of the two shares: that trades a wrong answer for a right one,
+   while the product holds a floor on refusals and answers as much as it can above it.)
 4. The winner and the current defaults are reported on the test half and on everything, with the curve
    of wrong vs correct refusals as the coverage threshold moves.
 
@@ -36,6 +39,7 @@ from rag.settings import Settings
 
 __all__ = ["GRID", "Measured", "fit_gate", "measure_set"]
 
+REFUSE_FLOOR = 0.9  # the share of unanswerable and off-topic questions the gate must refuse
 GRID = {"evidence": tuple(round(0.30 + 0.05 * i, 2) for i in range(9)),          # 0.30 … 0.70
         "dense_coverage": tuple(round(0.15 + 0.05 * i, 2) for i in range(7)),    # 0.15 … 0.45
         "similarity": tuple(round(0.40 + 0.05 * i, 2) for i in range(7))}        # 0.40 … 0.70
@@ -90,13 +94,18 @@ def rates(items: Sequence[Measured], thresholds: Thresholds) -> dict[str, float 
             "answerable": sum(i.answerable for i in items), "unanswerable": sum(not i.answerable for i in items)}
 
 
-def pooled(items: Sequence[Measured], thresholds: Thresholds) -> float:
-    """Balanced accuracy over all questions: mean of answerable answered and unanswerable refused."""
+def shares(items: Sequence[Measured], thresholds: Thresholds) -> tuple[float, float]:
+    """Over all questions: the share of answerable ones answered, and of unanswerable ones refused."""
     yes = [i for i in items if i.answerable]
     no = [i for i in items if not i.answerable]
     answered = sum(_answered(i, thresholds) for i in yes) / len(yes) if yes else 1.0
     refused = sum(not _answered(i, thresholds) for i in no) / len(no) if no else 1.0
-    return (answered + refused) / 2
+    return answered, refused
+
+
+def pooled(items: Sequence[Measured], thresholds: Thresholds) -> float:
+    """Balanced accuracy over all questions: mean of answerable answered and unanswerable refused."""
+    return sum(shares(items, thresholds)) / 2
 
 
 def per_set(items: Sequence[Measured], thresholds: Thresholds) -> dict[str, dict]:
@@ -111,11 +120,13 @@ def fit_gate(items: Sequence[Measured], grid: Mapping[str, Sequence[float]] = GR
         thresholds = Thresholds(**dict(zip(grid, values)))
         if thresholds.dense_coverage > thresholds.evidence:
             continue
-        score = pooled(calib, thresholds)
+        answered, refused = shares(calib, thresholds)
+        floor_held = refused >= REFUSE_FLOOR
         # ties: the stricter gate (higher thresholds) wins, it guesses less
-        tried.append((score, thresholds.evidence, thresholds.dense_coverage, thresholds.similarity, thresholds))
-    tried.sort(key=lambda t: (-t[0], -t[1], -t[2], -t[3]))
-    best = tried[0][4]
+        tried.append((floor_held, answered if floor_held else refused, thresholds.evidence,
+                      thresholds.dense_coverage, thresholds.similarity, thresholds))
+    tried.sort(key=lambda t: (-t[0], -t[1], -t[2], -t[3], -t[4]))
+    best = tried[0][5]
     curve = []
     for evidence in grid["evidence"]:
         point = Thresholds(evidence, min(best.dense_coverage, evidence), best.similarity)
@@ -125,6 +136,8 @@ def fit_gate(items: Sequence[Measured], grid: Mapping[str, Sequence[float]] = GR
     for label, thresholds in (("fitted", best), ("default", Thresholds())):
         report[label] = {"pooled": {"calibration": round(pooled(calib, thresholds), 3),
                                     "test": round(pooled(test, thresholds), 3)},
+                         "shares": {"calibration": [round(x, 3) for x in shares(calib, thresholds)],
+                                    "test": [round(x, 3) for x in shares(test, thresholds)]},
                          "calibration": rates(calib, thresholds), "test": rates(test, thresholds),
                          "all": rates(items, thresholds), "per_set_all": per_set(items, thresholds)}
     report["test_curve"] = curve

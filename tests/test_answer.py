@@ -278,6 +278,7 @@ def test_the_gate_fit_counts_a_company_the_library_does_not_know_as_refused(repo
     assert tesla.strength is not None and tesla.strength.missing == "特斯拉"  # refused whatever the thresholds
     assert acme.strength is not None and not acme.strength.missing and acme.strength.covered == 1.0
 
+
 def test_a_figure_restricted_to_a_place_the_passages_never_name_is_refused(reports):
     whole = answer("What were Acme's net sales in 2018?", reports)
     assert whole.answerable and "32,765" in whole.text

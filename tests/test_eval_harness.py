@@ -358,3 +358,18 @@ def test_run_folders_are_named_one_way(tmp_path, monkeypatch):
     assert first == tmp_path / "eval-runs" / "20261206-101500-broker_reports"
     first.mkdir(parents=True)
     assert run_folder(tmp_path / "eval-runs", "broker_reports.jsonl").name == "20261206-101500-broker_reports-2"
+
+
+def test_the_gate_fit_answers_the_most_while_refusing_nine_in_ten_unanswerable():
+    from eval.fit_gate import REFUSE_FLOOR, Measured, fit_gate, shares
+    from rag.evidence import Strength, Thresholds
+
+    answerable = [0.35, 0.45, 0.6, 0.7]  # best coverage of each question's evidence
+    unanswerable = [0.1, 0.2, 0.3, 0.32, 0.38, 0.4, 0.42, 0.44, 0.46, 0.5]
+    items = [Measured("s", f"a{i}", True, True, Strength(c)) for i, c in enumerate(answerable)]
+    items += [Measured("s", f"u{i}", False, True, Strength(c)) for i, c in enumerate(unanswerable)]
+    report = fit_gate(items)
+    # the mean of the two shares would pick 0.45 (3/4 answered, 8/10 refused): below the floor
+    assert report["thresholds"]["evidence"] == 0.6  # 2/4 answered, 10/10 refused; 0.5 and 0.55 tie, stricter wins
+    assert shares(items, Thresholds(**report["thresholds"]))[1] >= REFUSE_FLOOR
+    assert shares(items, Thresholds(0.45, 0.2, 0.4)) == (0.75, 0.8)
