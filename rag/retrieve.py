@@ -238,7 +238,12 @@ def fuse(
     return [(c, scores[c], ranks[c]) for c in order]
 
 
-_NAMES_A_FIGURE = re.compile(r"图表?\s*\d|\b(?:figure|fig\.|exhibit|chart)\s*\d", re.I)
+# A figure or table named by its label ("图表13", "Figure 3", "Exhibit 5"), up to three digits: a year after
+# 表 (利润表2019) names no table, nor does a word ending in one ("profitable 3 years"). "Fig." and "Figure" are
+# one word.
+_FIGURE_NAME = re.compile(
+    r"(图表|附图|附表|图|表|(?<![a-z])(?:figure|fig\.|exhibit|chart|table))\s*(\d{1,3}(?:[.-]\d{1,2})?)(?![\d.])", re.I)
+_LABEL_WORDS = {"fig.": r"(?:figure|fig\.)", "figure": r"(?:figure|fig\.)"}
 
 
 def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranking) -> np.ndarray:
@@ -255,7 +260,7 @@ def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranki
                 lexical = lexical + weight * _phrase_scores(index, phrases)
     if query.statements and ranking.statement:
         lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
-    if ranking.caption < 1.0 and not _NAMES_A_FIGURE.search(query.text):
+    if ranking.caption < 1.0 and not _FIGURE_NAME.search(query.text):
         lexical = np.where(index.mask(None, (Kind.FIGURE,)), lexical * ranking.caption, lexical)
     return lexical
 
@@ -274,11 +279,6 @@ def _in_period(index: SearchIndex, lexical: np.ndarray, query: Query, documents:
     return lexical * (1.0 + weight * index.mask(held, tuple(Kind)))
 
 
-# A figure or table named by its label ("图表13", "Figure 3", "Exhibit 5"), up to three digits: a year after
-# 表 (利润表2019) names no table. "Fig." and "Figure" are one word.
-_FIGURE_NAME = re.compile(r"(图表|附图|附表|图|表|figure|fig\.|exhibit|chart|table)\s*(\d{1,3}(?:[.-]\d{1,2})?)(?![\d.])",
-                          re.I)
-_LABEL_WORDS = {"fig.": r"(?:figure|fig\.)", "figure": r"(?:figure|fig\.)"}
 
 
 def _named_figures_first(index: SearchIndex, lexical: np.ndarray, question: str, mask: np.ndarray) -> np.ndarray:

@@ -295,6 +295,10 @@ def test_a_figure_named_by_its_label_comes_first_not_a_passage_that_mentions_it(
     assert retrieve(library, "数据出自哪篇文献？", k=3).hits[0].chunk.ordinal == 0  # no figure named: BM25's order
     assert retrieve(library, "What does Fig. 3 show?", k=3).hits[0].chunk.ordinal == 3  # Fig. is Figure
     assert retrieve(library, "图表2 展示了什么？", k=3).hits[0].chunk.ordinal == 2  # 图表2, not 图表25
+    from rag.retrieve import _FIGURE_NAME
+
+    named = [_FIGURE_NAME.findall(q) for q in ("Was Cloud profitable 3 years running?", "利润表2019年", "see Table 4")]
+    assert named == [[], [], [("Table", "4")]]  # "profitable 3" names no table 3, nor 表2019 a table
 
 
 def test_a_question_naming_a_quarter_favours_the_report_for_that_quarter(tmp_path, embedder):
