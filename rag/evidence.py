@@ -173,7 +173,8 @@ def strength(evidence: Evidence, similarity: Similarity | None = None) -> Streng
     if unknown or not found:
         years, names = required_names(evidence)
         first = passage_text(evidence.hits[0])
-        absent = ([y for y in years if y not in first] + [n for n in names if not mentions(first, n)]
+        period = evidence.hits[0].chunk.meta.get("period", "")
+        absent = ([y for y in years if not _says_year(first, y, period)] + [n for n in names if not mentions(first, n)]
                   + [p.as_named_in(evidence.question) for p in required_places(evidence) if not p.named_in(first)])
         return Strength(missing=join.join(unknown or absent) or "-")
     texts = [passage_text(evidence.hits[n - 1], evidence.question) for n in found]
@@ -278,13 +279,13 @@ def usable(evidence: Evidence) -> list[int]:
     texts = [passage_text(hit) for hit in hits]  # each passage's once
     return [
         n for n, (hit, text) in enumerate(zip(hits, texts, strict=True), start=1)
-        if all(says_year(text, y, hit.chunk.meta.get("period", "")) for y in years)
+        if all(_says_year(text, y, hit.chunk.meta.get("period", "")) for y in years)
         and (not names or any(mentions(text, name) for name in names))
         and all(place.named_in(text) for place in where)
     ]
 
 
-def says_year(text: str, year: str, period: str = "") -> bool:
+def _says_year(text: str, year: str, period: str) -> bool:
     """Whether a passage speaks of ``year``: it prints it, or it is of the annual report for the year after
     and speaks of the prior year (a 2019 report's table column "上期发生额" holds 2018)."""
     if re.search(rf"(?<!\d){year}(?!\d)", text):
