@@ -71,7 +71,12 @@ _SCRAMBLED = re.compile(r"\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z0-9]{30,}\b")
 
 def asks_quantity(evidence: Evidence) -> bool:
     """Whether the question (or, for a follow-up like "那 Sora 呢？", the one it continues) asks how much."""
-    return any(_QUANTITY.search(q) for q in (evidence.question, evidence.previous) if q)
+    return _asks(evidence, _QUANTITY)
+
+
+def _asks(evidence: Evidence, pattern: re.Pattern[str]) -> bool:
+    """Whether the question, or for a follow-up the one it continues, says ``pattern``."""
+    return any(pattern.search(q) for q in (evidence.question, evidence.previous) if q)
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
-    if any(_COUNT.search(q) for q in (evidence.question, evidence.previous) if q) and not any(
+    if _asks(evidence, _COUNT) and not any(
             _STATES_NUMBER.search(_LIST_MARKER.sub("", s.text)) for s in chosen):  # "1、冷冻设备行业" states none
         refused = refusal(evidence, "no_number", "extractive")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})

@@ -279,8 +279,6 @@ def _in_period(index: SearchIndex, lexical: np.ndarray, query: Query, documents:
     return lexical * (1.0 + weight * index.mask(held, tuple(Kind)))
 
 
-
-
 def _named_figures_first(index: SearchIndex, lexical: np.ndarray, question: str, mask: np.ndarray) -> np.ndarray:
     """BM25 with the chunks captioned by a figure or table the question names ahead of all others, in their
     BM25 order: "图表25 的数据出自哪篇文献" asks about the chunk with the line "图表25：…", which shares only two
