@@ -103,7 +103,7 @@ def analyze(question: str) -> Query:
     )
 
 
-_Y = r"((?:19|20)\d{2})(?!\d)"
+_Y = f"({YEAR.pattern})"  # a year, as a group
 _QUARTER_NUMBERS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "一": 1, "二": 2, "三": 3, "四": 4}
 _QUARTERS = (  # (pattern, group of the year, group of the quarter)
     (re.compile(rf"(?<![a-z0-9])q([1-4])[\s,]*(?:of\s+)?(?:the\s+)?(?:fy|fiscal(?:\s+year)?)?\s*'?{_Y}", re.I), 2, 1),
