@@ -15,7 +15,10 @@ Procedure (``python -m eval.fit_gate``; docs/results.md records a run):
    the one that refuses the most. Ties go to the stricter gate. (An earlier procedure maximised the
    balanced accuracy, the mean of the two shares pooled over all questions: that trades a wrong answer for
    a right one, while the product holds a floor on refusals and answers as much as it can above it.)
-4. The winner and the current defaults are reported on the test half and on everything, with the curve
+4. Steps 1-3 run once for each credit of :data:`RENDERED_GRID` (:data:`rag.evidence.RENDERED`: the share of
+   a key word's weight a passage earns by saying it in the other language only); the credit whose
+   thresholds answer the most of the calibration half at the floor wins, ties to the smaller credit.
+5. The winner and the current defaults are reported on the test half and on everything, with the curve
    of wrong vs correct refusals as the coverage threshold moves.
 
 A set is ``NAME=DATASET.jsonl@LIBRARY[:noscope]`` as in :mod:`eval.fit`.
@@ -32,7 +35,9 @@ from typing import Any
 from eval.datasets import load_dataset
 from eval.fit import calibration, parse_set, run_cli
 from eval.harness import resolve_scopes, scope_filters
+from rag import evidence as gate_rules
 from rag.answer import gather_evidence
+from rag.evidence import RENDERED as DEFAULT_RENDERED
 from rag.evidence import Strength, Thresholds, passes, strength, unknown_subject
 from rag.extractive import best_similarity
 from rag.library import Library
@@ -44,6 +49,8 @@ REFUSE_FLOOR = 0.9  # the share of unanswerable and off-topic questions the gate
 GRID = {"evidence": tuple(round(0.30 + 0.05 * i, 2) for i in range(9)),          # 0.30 … 0.70
         "dense_coverage": tuple(round(0.15 + 0.05 * i, 2) for i in range(7)),    # 0.15 … 0.45
         "similarity": tuple(round(0.40 + 0.05 * i, 2) for i in range(7))}        # 0.40 … 0.70
+# The credit of a word a passage says only in the other language (rag.evidence.RENDERED), fitted with them.
+RENDERED_GRID = (0.0, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -155,13 +162,29 @@ def _round(value: float | None) -> float | None:
 
 
 def _measure_all(specs: list[str]) -> dict:
-    items: list[Measured] = []
+    """Measure every set once per credit of :data:`RENDERED_GRID`, fit the thresholds under each, and keep
+    the credit whose fitted thresholds answer the most of the calibration half at the refusal floor."""
     libraries: dict[Path, Library] = {}
-    for spec in specs:
-        name, dataset, path, use_doc = parse_set(spec)
-        library = libraries.setdefault(path, Library(Settings.load(library=path)))
-        items += measure_set(name, dataset, library, use_doc=use_doc)
-    return fit_gate(items)
+    fits = {}
+    for credit in RENDERED_GRID:
+        gate_rules.RENDERED = credit  # read by rag.evidence.credited at each call
+        items: list[Measured] = []
+        for spec in specs:
+            name, dataset, path, use_doc = parse_set(spec)
+            library = libraries.setdefault(path, Library(Settings.load(library=path)))
+            items += measure_set(name, dataset, library, use_doc=use_doc)
+        fits[credit] = fit_gate(items)
+    gate_rules.RENDERED = DEFAULT_RENDERED
+
+    def calibrated(credit: float) -> tuple[bool, float, float]:
+        measured = fits[credit]["fitted"]["calibration"]
+        held = (measured["refused"] or 0.0) >= REFUSE_FLOOR
+        return held, (measured["answered"] if held else measured["refused"]) or 0.0, -credit  # ties: less credit
+
+    best = max(fits, key=calibrated)
+    return {**fits[best], "rendered": best, "rendered_default": DEFAULT_RENDERED,
+            "rendered_grid": {str(c): {"thresholds": f["thresholds"], "calibration": f["fitted"]["calibration"],
+                                       "test": f["fitted"]["test"]} for c, f in fits.items()}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,12 +18,13 @@ import numpy as np
 
 from rag import prompts
 from rag.conversation import entities
+from rag.lexicon import said_otherwise
 from rag.library import Library
 from rag.terms import YEAR, Place, content_terms, finance_terms, language, places, question_focus, subject
 from rag.types import Answer, Chunk, Hit
 from rag.verify import coverage, missing_terms
 
-__all__ = ["EXTRACT_CHUNKS", "Evidence", "Strength", "Thresholds", "field_labels", "gate", "key_terms",
+__all__ = ["EXTRACT_CHUNKS", "Evidence", "credited", "Strength", "Thresholds", "field_labels", "gate", "key_terms",
            "language", "make_evidence", "mentions", "passage_text", "passes", "question_focus", "refusal", "strength",
            "term_stats", "unknown_subject", "usable"]
 
@@ -37,6 +38,9 @@ MIN_EVIDENCE = 0.55
 MIN_DENSE_COVERAGE = 0.2
 MIN_SIMILARITY = 0.4
 READABLE = 0.9
+# The share of a key word's weight that a passage earns by saying it in the other language only (a
+# dictionary sense is weaker evidence than the word itself). Fitted with the gate (eval.fit_gate).
+RENDERED = 1.0
 # Report metadata that ingestion found, and the words a question uses for it: a passage quoting the value
 # ("投资建议：强于大市（维持）") answers "评级" although the report labels the value otherwise.
 FIELD_WORDS = {"rating": ("评级", "投资评级", "rating")}
@@ -183,9 +187,20 @@ def strength(evidence: Evidence, similarity: Similarity | None = None) -> Streng
 
 
 def _coverage(evidence: Evidence, text: str) -> float:
-    """Weighted coverage of the key terms in ``text``, counting the framing words that ``text`` says too
-    ("截至4月3日" for 截至): absent, they cost nothing."""
-    return coverage(evidence.terms + _framing_said(evidence, text), text, evidence.weights)
+    """Weighted coverage of the key terms in ``text`` (:func:`credited`), counting the framing words that
+    ``text`` says too ("截至4月3日" for 截至): absent, they cost nothing."""
+    return credited(evidence.terms + _framing_said(evidence, text), text, evidence.lang, evidence.weights)
+
+
+def credited(terms: tuple[str, ...], text: str, lang: str, weights: dict[str, float] | None = None) -> float:
+    """Weighted coverage of ``terms`` in ``text``, where a word ``text`` says only in the other language
+    ("Speech recognition" for 语音识别, :func:`rag.lexicon.said_otherwise`; ``lang`` is the question's)
+    earns :data:`RENDERED` of its weight."""
+    plain = coverage(terms, text, weights)
+    rendered = said_otherwise(terms, text, lang) if plain < 1 else ()
+    if not rendered:
+        return plain
+    return plain + RENDERED * (coverage(terms, f"{text}\n{' '.join(rendered)}", weights) - plain)
 
 
 def _framing_said(evidence: Evidence, text: str) -> tuple[str, ...]:

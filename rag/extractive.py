@@ -24,6 +24,7 @@ from rag.evidence import (
     MIN_SIMILARITY,
     READABLE,
     Evidence,
+    credited,
     field_labels,
     gate,
     question_focus,
@@ -154,7 +155,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
             if len(content_terms(sentence)) < 2 and not numbers(sentence) or _SCRAMBLED.search(sentence):
                 continue
             found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence, evidence.question)))
-    return [replace(c, lexical=coverage(evidence.terms, c.matched, evidence.weights)) for c in found]
+    return [replace(c, lexical=credited(evidence.terms, c.matched, evidence.lang, evidence.weights)) for c in found]
 
 
 def _with_dense(evidence: Evidence, candidates: list[_Sentence], embedder: Embedder | None
@@ -192,7 +193,7 @@ def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
         hit = evidence.hits[c.n - 1]
         keys = _answer_numbers(c.text)
         score = (
-            coverage(terms, c.matched, weights)
+            credited(terms, c.matched, evidence.lang, weights)
             + 0.15 * coverage(evidence.terms, hit.chunk.section, evidence.weights)
             + (0.2 * len(asked & keys) / len(asked) if asked else 0.0)
             + (0.2 if quantity and keys - asked else 0.0)

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.index import SearchIndex, open_index, terms
+from rag.lexicon import renderings
 from rag.library import Library
 from rag.terms import (
     QUESTION_WORDS,
@@ -24,6 +25,7 @@ from rag.terms import (
     Query,
     analyze,
     asks_standing_text,
+    content_terms,
     is_mostly_cjk,
     quarters,
     vocabulary,
@@ -71,7 +73,8 @@ class Ranking:
     figure ("图表13", "Exhibit 4"): a caption repeats the words of the passage it illustrates in a few
     characters, so it outranks that passage, yet states no more than its title; a chunk of a report for a
     quarter the question names ("Q2 of FY2024": the 10-Q for it) has its BM25 score raised by the share
-    ``period``.
+    ``period``; ``lexicon`` weighs, for each word of the question's own language, its renderings in the other
+    language (:mod:`rag.lexicon`: "generated" → 生成, 视频理解 → "video understanding"), best rendering per word.
     """
 
     dense: float = 0.5
@@ -82,6 +85,7 @@ class Ranking:
     translation: float = 1.0  # the vocabulary's phrases in the other language (营业收入 ⇄ net sales)
     caption: float = 0.5  # BM25 of a figure's caption, unless the question names a figure
     period: float = 0.5  # BM25 of the reports for a quarter the question names
+    lexicon: float = 0.1  # each question word's renderings in the other language (rag.lexicon)
     focus: bool = True  # search with the question's interrogative sentences, not its instructions
 
 
@@ -248,7 +252,8 @@ _LABEL_WORDS = {"fig.": r"(?:figure|fig\.)", "figure": r"(?:figure|fig\.)"}
 
 def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranking) -> np.ndarray:
     """BM25 of the question's words, plus the vocabulary's phrases (synonyms in the question's language,
-    translations in the other), raised on the pages of the statements that print what is asked."""
+    translations in the other) and the dictionary's renderings of its words in the other language, raised on
+    the pages of the statements that print what is asked."""
     lexical = index.scores(tokens)
     if not len(lexical):
         return lexical
@@ -258,6 +263,10 @@ def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranki
         for phrases, weight in ((own, ranking.expansion), (other, ranking.translation)):
             if phrases and weight:
                 lexical = lexical + weight * _phrase_scores(index, phrases)
+    if ranking.lexicon:
+        for term in content_terms(query.focus):
+            if term.isascii() == (query.lang == "en") and (rendered := renderings(term)):
+                lexical = lexical + ranking.lexicon * _phrase_scores(index, rendered)
     if query.statements and ranking.statement:
         lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
     if ranking.caption < 1.0 and not _FIGURE_NAME.search(query.text):
