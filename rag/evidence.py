@@ -192,12 +192,15 @@ def _coverage(evidence: Evidence, text: str) -> float:
     return credited(evidence.terms + _framing_said(evidence, text), text, evidence.lang, evidence.weights)
 
 
-def credited(terms: tuple[str, ...], text: str, lang: str, weights: dict[str, float] | None = None) -> float:
+def credited(terms: tuple[str, ...], text: str, lang: str, weights: dict[str, float] | None = None,
+             renderable: tuple[str, ...] | None = None) -> float:
     """Weighted coverage of ``terms`` in ``text``, where a word ``text`` says only in the other language
     ("Speech recognition" for 语音识别, :func:`rag.lexicon.said_otherwise`; ``lang`` is the question's)
-    earns :data:`RENDERED` of its weight."""
+    earns :data:`RENDERED` of its weight. ``renderable`` narrows the words tried so (a sentence's: those
+    its passage says so); None tries them all."""
     plain = coverage(terms, text, weights)
-    rendered = said_otherwise(terms, text, lang) if plain < 1 else ()
+    tried = terms if renderable is None else tuple(t for t in terms if t in renderable)
+    rendered = said_otherwise(tried, text, lang) if plain < 1 and tried else ()
     if not rendered:
         return plain
     return plain + RENDERED * (coverage(terms, f"{text}\n{' '.join(rendered)}", weights) - plain)

@@ -31,6 +31,7 @@ from rag.evidence import (
     refusal,
     usable,
 )
+from rag.lexicon import rendered_in
 from rag.terms import content_terms
 from rag.text import number_key, numbers
 from rag.types import Answer, Kind
@@ -87,6 +88,7 @@ class _Sentence:
     end: int
     text: str
     labels: str = ""  # metadata field words the sentence states a value of (评级 for 强于大市)
+    renderable: tuple[str, ...] = ()  # question words its passage says in the other language (rag.lexicon)
     lexical: float = 0.0  # weighted share of the question's key terms it contains
     dense: float | None = None  # cosine with the question; None where not embedded (unreadable text)
     score: float = 0.0
@@ -143,10 +145,14 @@ def _best_dense(candidates: list[_Sentence]) -> float | None:
 def _candidates(evidence: Evidence) -> list[_Sentence]:
     """Quotable sentences of the top passages (without headings and fragments), with their term overlap."""
     found: list[_Sentence] = []
+    scoring = _scoring_terms(evidence)[0]
     for n in usable(evidence):
         hit = evidence.hits[n - 1]
         text = hit.chunk.text
         heading = hit.chunk.section.rsplit(">", 1)[-1].strip()
+        # the words a sentence may say in the other language: those its passage renders (checked once)
+        renderable = rendered_in(scoring, f"{text}\n{field_labels(hit.chunk, text, evidence.question)}",
+                                 evidence.lang)
         for start, end in units(text, hit.chunk.kind):
             sentence = text[start:end]
             line_start = text.rfind("\n", 0, start) + 1
@@ -154,8 +160,10 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
                 continue
             if len(content_terms(sentence)) < 2 and not numbers(sentence) or _SCRAMBLED.search(sentence):
                 continue
-            found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence, evidence.question)))
-    return [replace(c, lexical=credited(evidence.terms, c.matched, evidence.lang, evidence.weights)) for c in found]
+            found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence, evidence.question),
+                                   renderable=renderable))
+    return [replace(c, lexical=credited(evidence.terms, c.matched, evidence.lang, evidence.weights, c.renderable))
+            for c in found]
 
 
 def _with_dense(evidence: Evidence, candidates: list[_Sentence], embedder: Embedder | None
@@ -193,7 +201,7 @@ def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
         hit = evidence.hits[c.n - 1]
         keys = _answer_numbers(c.text)
         score = (
-            credited(terms, c.matched, evidence.lang, weights)
+            credited(terms, c.matched, evidence.lang, weights, c.renderable)
             + 0.15 * coverage(evidence.terms, hit.chunk.section, evidence.weights)
             + (0.2 * len(asked & keys) / len(asked) if asked else 0.0)
             + (0.2 if quantity and keys - asked else 0.0)

@@ -20,7 +20,7 @@ from importlib import resources
 
 from rag.verify import missing_terms
 
-__all__ = ["renderings", "said_otherwise"]
+__all__ = ["renderings", "rendered_in", "said_otherwise"]
 
 # An English word that is a sense of more Chinese words than this is too general to render any of them.
 MAX_SHARED = 12
@@ -95,10 +95,16 @@ def said_otherwise(terms: Sequence[str], text: str, lang: str) -> tuple[str, ...
     question ("在 Coding 上") quotes the report's own label, and a 代码 elsewhere does not say it.
     """
     lowered = text.lower()
+    return tuple(term for term in rendered_in(terms, lowered, lang) if missing_terms((term,), lowered))
+
+
+def rendered_in(terms: Sequence[str], text: str, lang: str) -> tuple[str, ...]:
+    """The ``terms`` of the language ``lang`` one of whose renderings ``text`` says (whether or not it says
+    the term itself): a passage's, to narrow what its sentences are tried for."""
+    lowered = text.lower()
     return tuple(
         term for term in terms
-        if term.isascii() == (lang == "en")
-        and any(_says(r, lowered) for r in renderings(term)) and missing_terms((term,), lowered)
+        if term.isascii() == (lang == "en") and any(_says(r, lowered) for r in renderings(term))
     )
 
 

@@ -264,9 +264,8 @@ def _lexical(index: SearchIndex, tokens: list[str], query: Query, ranking: Ranki
             if phrases and weight:
                 lexical = lexical + weight * _phrase_scores(index, phrases)
     if ranking.lexicon:
-        for term in content_terms(query.focus):
-            if term.isascii() == (query.lang == "en") and (rendered := renderings(term)):
-                lexical = lexical + ranking.lexicon * _phrase_scores(index, rendered)
+        own = [t for t in content_terms(query.focus) if t.isascii() == (query.lang == "en")]
+        lexical = lexical + ranking.lexicon * _rendered_scores(index, own)
     if query.statements and ranking.statement:
         lexical = lexical * (1.0 + ranking.statement * index.statement_mask(query.statements))
     if ranking.caption < 1.0 and not _FIGURE_NAME.search(query.text):
@@ -332,10 +331,34 @@ def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
     nothing, and a matched phrase counts like one word of the question."""
     total = np.zeros(len(index), dtype=np.float32)
     for phrase in phrases:
-        words = _phrase_terms(phrase)
-        rows, summed = _holding_all(index, words)
+        rows, values = _phrase_rows(index, phrase)
         if len(rows):
-            total[rows] = np.maximum(total[rows], summed / len(words))
+            total[rows] = np.maximum(total[rows], values)
+    return total
+
+
+def _phrase_rows(index: SearchIndex, phrase: str) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the chunks that hold every word of ``phrase``, and the phrase's mean word BM25 in each."""
+    words = _phrase_terms(phrase)
+    if not words:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    rows, summed = _holding_all(index, words)
+    return rows, summed / len(words)
+
+
+def _rendered_scores(index: SearchIndex, words: Sequence[str]) -> np.ndarray:
+    """Per chunk, the sum over ``words`` of the best score (as :func:`_phrase_scores`) among each word's
+    renderings in the other language (:func:`rag.lexicon.renderings`)."""
+    total = np.zeros(len(index), dtype=np.float32)
+    for word in words:
+        found = [(rows, values) for rows, values in (_phrase_rows(index, p) for p in renderings(word)) if len(rows)]
+        if len(found) == 1:  # one rendering in the library: its rows as they are
+            total[found[0][0]] += found[0][1]
+        elif found:
+            best = np.zeros(len(index), dtype=np.float32)
+            for rows, values in found:
+                best[rows] = np.maximum(best[rows], values)
+            total += best
     return total
 
 
