@@ -123,9 +123,16 @@ def retrieve(
     extra_terms: Sequence[str] = (),
     ranking: Ranking | None = None,
 ) -> Retrieval:
-    """The ``k`` best chunks for ``question``; ``extra_terms`` (from a conversation) feed BM25 only."""
-    filters = filters or Filters()
-    ranking = ranking or Ranking()
+    """The ``k`` best chunks for ``question``; ``extra_terms`` (from a conversation) feed BM25 only.
+
+    One state of the library throughout: its version is read once (:meth:`rag.store.Store.one_version`).
+    """
+    with library.store.one_version():
+        return _retrieve(library, question, k, filters or Filters(), auto_scope, extra_terms, ranking or Ranking())
+
+
+def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_scope: bool,
+              extra_terms: Sequence[str], ranking: Ranking) -> Retrieval:
     clock = _Clock()
     documents = library.store.documents()
     weights = fusion_weights(library, question)
