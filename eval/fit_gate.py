@@ -37,7 +37,6 @@ from eval.fit import calibration, parse_set, run_cli
 from eval.harness import resolve_scopes, scope_filters
 from rag import evidence as gate_rules
 from rag.answer import gather_evidence
-from rag.evidence import RENDERED as DEFAULT_RENDERED
 from rag.evidence import Strength, Thresholds, passes, strength, unknown_subject
 from rag.extractive import best_similarity
 from rag.library import Library
@@ -165,6 +164,7 @@ def _measure_all(specs: list[str]) -> dict:
     """Measure every set once per credit of :data:`RENDERED_GRID`, fit the thresholds under each, and keep
     the credit whose fitted thresholds answer the most of the calibration half at the refusal floor."""
     libraries: dict[Path, Library] = {}
+    default = gate_rules.RENDERED
     fits = {}
     for credit in RENDERED_GRID:
         gate_rules.RENDERED = credit  # read by rag.evidence.credited at each call
@@ -174,7 +174,7 @@ def _measure_all(specs: list[str]) -> dict:
             library = libraries.setdefault(path, Library(Settings.load(library=path)))
             items += measure_set(name, dataset, library, use_doc=use_doc)
         fits[credit] = fit_gate(items)
-    gate_rules.RENDERED = DEFAULT_RENDERED
+    gate_rules.RENDERED = default
 
     def calibrated(credit: float) -> tuple[bool, float, float]:
         measured = fits[credit]["fitted"]["calibration"]
@@ -182,7 +182,7 @@ def _measure_all(specs: list[str]) -> dict:
         return held, (measured["answered"] if held else measured["refused"]) or 0.0, -credit  # ties: less credit
 
     best = max(fits, key=calibrated)
-    return {**fits[best], "rendered": best, "rendered_default": DEFAULT_RENDERED,
+    return {**fits[best], "rendered": best, "rendered_default": default,
             "rendered_grid": {str(c): {"thresholds": f["thresholds"], "calibration": f["fitted"]["calibration"],
                                        "test": f["fitted"]["test"]} for c, f in fits.items()}}
 

@@ -95,13 +95,16 @@ def said_otherwise(terms: Sequence[str], text: str, lang: str) -> tuple[str, ...
     question ("在 Coding 上") quotes the report's own label, and a 代码 elsewhere does not say it.
     """
     lowered = text.lower()
-    return tuple(term for term in rendered_in(terms, lowered, lang) if missing_terms((term,), lowered))
+    return tuple(term for term in _rendered(terms, lowered, lang) if missing_terms((term,), lowered))
 
 
 def rendered_in(terms: Sequence[str], text: str, lang: str) -> tuple[str, ...]:
     """The ``terms`` of the language ``lang`` one of whose renderings ``text`` says (whether or not it says
     the term itself): a passage's, to narrow what its sentences are tried for."""
-    lowered = text.lower()
+    return _rendered(terms, text.lower(), lang)
+
+
+def _rendered(terms: Sequence[str], lowered: str, lang: str) -> tuple[str, ...]:
     return tuple(
         term for term in terms
         if term.isascii() == (lang == "en") and any(_says(r, lowered) for r in renderings(term))

@@ -337,11 +337,21 @@ def _phrase_scores(index: SearchIndex, phrases: Sequence[str]) -> np.ndarray:
     property, plant and equipment", 归属于母公司股东的净利润): a phrase's common words alone (公司, net) add
     nothing, and a matched phrase counts like one word of the question."""
     total = np.zeros(len(index), dtype=np.float32)
-    for phrase in phrases:
-        rows, values = _phrase_rows(index, phrase)
-        if len(rows):
-            total[rows] = np.maximum(total[rows], values)
+    _add_best(total, index, phrases)
     return total
+
+
+def _add_best(total: np.ndarray, index: SearchIndex, phrases: Sequence[str]) -> None:
+    """Adds to ``total``, per chunk, the best of ``phrases`` it holds (as :func:`_phrase_scores`); one phrase
+    in the library adds its rows as they are."""
+    found = [(rows, values) for rows, values in (_phrase_rows(index, p) for p in phrases) if len(rows)]
+    if len(found) == 1:
+        total[found[0][0]] += found[0][1]
+    elif found:
+        best = np.zeros(len(index), dtype=np.float32)
+        for rows, values in found:
+            best[rows] = np.maximum(best[rows], values)
+        total += best
 
 
 def _phrase_rows(index: SearchIndex, phrase: str) -> tuple[np.ndarray, np.ndarray]:
@@ -358,14 +368,7 @@ def _rendered_scores(index: SearchIndex, words: Sequence[str]) -> np.ndarray:
     renderings in the other language (:func:`rag.lexicon.renderings`)."""
     total = np.zeros(len(index), dtype=np.float32)
     for word in words:
-        found = [(rows, values) for rows, values in (_phrase_rows(index, p) for p in renderings(word)) if len(rows)]
-        if len(found) == 1:  # one rendering in the library: its rows as they are
-            total[found[0][0]] += found[0][1]
-        elif found:
-            best = np.zeros(len(index), dtype=np.float32)
-            for rows, values in found:
-                best[rows] = np.maximum(best[rows], values)
-            total += best
+        _add_best(total, index, renderings(word))
     return total
 
 
