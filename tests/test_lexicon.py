@@ -47,3 +47,24 @@ def test_a_word_said_in_the_other_language_earns_the_credit_of_its_weight(monkey
     monkeypatch.setattr(rag.evidence, "RENDERED", 0.5)
     assert credited(terms, row, "zh", weights) == 0.375
     assert credited(terms, "语音识别的幅度", "zh", weights) == 1.0  # said as written: full weight
+
+
+def test_the_parsed_dictionary_is_kept_in_the_user_cache_and_a_broken_copy_is_parsed_again(tmp_path, monkeypatch):
+    from rag import lexicon
+
+    parsed = lexicon._tables()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    lexicon._tables.cache_clear()
+    try:
+        cached = lexicon._cache_path()
+        assert cached.is_relative_to(tmp_path) and not cached.exists()
+        assert lexicon._tables() == parsed and cached.exists()  # parsed, then written
+        lexicon._tables.cache_clear()
+        monkeypatch.setattr(lexicon, "_parse", lambda: ({}, {}))  # a read must not parse
+        assert lexicon._tables() == parsed
+        lexicon._tables.cache_clear()
+        cached.write_bytes(b"not a pickle")
+        assert lexicon._tables() == ({}, {})  # unreadable: parsed again (here: the stand-in) and rewritten
+        assert list(cached.parent.iterdir()) == [cached]  # no partial file left behind
+    finally:
+        lexicon._tables.cache_clear()

@@ -46,6 +46,7 @@ def test_vocabulary_is_well_formed():
     ("How many people does it employ?", []),  # "employ" is not "employees"
     ("What was the net cash flow from financing activities in 2019?", ["financing_cash_flow"]),
     ("2019年投资活动现金流是多少？", ["investing_cash_flow"]),
+    ("2019年公司向前五大供应商的采购金额合计是多少？", ["suppliers"]),  # reports print 前五名供应商
 ])
 def test_finance_terms_of_questions(question, expected):
     assert names(question) == expected
