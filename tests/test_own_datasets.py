@@ -1,4 +1,5 @@
-"""The project's off-topic and broker-report question sets: format, counts, and evidence verbatim in the PDFs."""
+"""The project's off-topic, broker-report and held-out question sets: format, counts, and evidence verbatim
+in the PDFs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from eval.metrics import contains_gold
 DATASETS = Path(__file__).resolve().parents[1] / "eval" / "datasets"
 OFFTOPIC = DATASETS / "offtopic.jsonl"
 BROKER = DATASETS / "broker_reports.jsonl"
+HELDOUT = DATASETS / "broker_heldout.jsonl"
 BROKER_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "broker-reports"
 
 BROKER_CATEGORIES = {"rating", "target_price", "forecast", "fact", "analyst", "unanswerable"}
@@ -64,12 +66,27 @@ def test_broker_set_shape():
             assert contains_gold(evidence.text, q.answers), q.id
 
 
-def test_broker_evidence_is_verbatim_on_its_pages():
+def test_heldout_set_shape():
+    questions = load_dataset(HELDOUT)
+    assert len({q.id for q in questions}) == len(questions) == 28
+    assert all(q.id.startswith("held-") and q.lang == "zh" for q in questions)
+    assert Counter(q.category for q in questions) == {"answer_type": 14, "unanswerable": 14}
+    assert len({q.doc for q in questions}) >= 6
+    for q in questions:
+        assert q.doc and q.doc.endswith(".pdf"), q.id
+        assert q.answerable == (q.category == "answer_type") == bool(q.evidence), q.id
+        for evidence in q.evidence:
+            assert evidence.file == q.doc and evidence.pages, q.id
+            assert contains_gold(evidence.text, q.answers), q.id
+
+
+@pytest.mark.parametrize("dataset", [BROKER, HELDOUT], ids=["broker", "heldout"])
+def test_broker_evidence_is_verbatim_on_its_pages(dataset):
     if not BROKER_REPORTS.is_dir():
         pytest.skip(f"{BROKER_REPORTS} is not available")
     pdfium = pytest.importorskip("pypdfium2")
     pdfs = {path.name: path for path in BROKER_REPORTS.rglob("*.pdf")}
-    questions = load_dataset(BROKER)
+    questions = load_dataset(dataset)
     for q in questions:
         assert q.doc in pdfs, f"{q.id}: no report named {q.doc!r}"
     pages: dict[tuple[str, int], str] = {}
