@@ -333,6 +333,17 @@ def test_words_that_only_ask_are_not_evidence_terms():
     assert key_terms("2019年最后一个交易日的收盘价是多少？")[:3] == ("2019", "最后", "一个")  # a date, not a frame
 
 
+def test_a_noun_naming_the_kind_of_answer_frames_the_question():
+    from rag.evidence import key_terms, strength
+
+    question = "Sora 能采样的宽屏视频规格是多少？"  # answered by the value, "1920x1080p", never by 规格
+    assert key_terms(question) == ("sora", "采样", "视频")
+    said = make_chunks("r", "r.md", {}, [("", 1, "Sora 可以采样宽屏 1920x1080p 视频。", Kind.BODY, ())])[0]
+    assert strength(make_evidence(question, [Hit(said, 0.03)])).covered == 1.0
+    # the thing asked about still counts in full: a price is no kind of answer
+    assert strength(make_evidence("Sora 的订阅价格是多少？", [Hit(said, 0.03)])).covered < 0.55
+
+
 def test_a_question_framed_around_its_answer_is_answered(reports):
     result = answer("Sora 最长能生成多长时间的视频？", reports)  # the passage says 生成长达 60s, never 最长
     assert result.answerable and "60s" in result.text
