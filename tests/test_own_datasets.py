@@ -16,6 +16,7 @@ DATASETS = Path(__file__).resolve().parents[1] / "eval" / "datasets"
 OFFTOPIC = DATASETS / "offtopic.jsonl"
 BROKER = DATASETS / "broker_reports.jsonl"
 HELDOUT = DATASETS / "broker_heldout.jsonl"
+HELDOUT2 = DATASETS / "broker_heldout2.jsonl"
 BROKER_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "broker-reports"
 
 BROKER_CATEGORIES = {"rating", "target_price", "forecast", "fact", "analyst", "unanswerable"}
@@ -66,21 +67,25 @@ def test_broker_set_shape():
             assert contains_gold(evidence.text, q.answers), q.id
 
 
-def test_heldout_set_shape():
-    questions = load_dataset(HELDOUT)
-    assert len({q.id for q in questions}) == len(questions) == 28
-    assert all(q.id.startswith("held-") and q.lang == "zh" for q in questions)
-    assert Counter(q.category for q in questions) == {"answer_type": 14, "unanswerable": 14}
+@pytest.mark.parametrize(("dataset", "prefix", "answerable", "count"), [
+    (HELDOUT, "held-", "answer_type", 28), (HELDOUT2, "held2-", "answerable", 24)], ids=["heldout", "heldout2"])
+def test_heldout_set_shape(dataset, prefix, answerable, count):
+    questions = load_dataset(dataset)
+    assert len({q.id for q in questions}) == len(questions) == count
+    assert all(q.id.startswith(prefix) and q.lang == "zh" for q in questions)
+    assert Counter(q.category for q in questions) == {answerable: count // 2, "unanswerable": count // 2}
     assert len({q.doc for q in questions}) >= 6
+    seen = {q.question for path in (BROKER, HELDOUT, HELDOUT2) if path != dataset for q in load_dataset(path)}
     for q in questions:
         assert q.doc and q.doc.endswith(".pdf"), q.id
-        assert q.answerable == (q.category == "answer_type") == bool(q.evidence), q.id
+        assert q.question not in seen, q.id
+        assert q.answerable == (q.category == answerable) == bool(q.evidence), q.id
         for evidence in q.evidence:
             assert evidence.file == q.doc and evidence.pages, q.id
             assert contains_gold(evidence.text, q.answers), q.id
 
 
-@pytest.mark.parametrize("dataset", [BROKER, HELDOUT], ids=["broker", "heldout"])
+@pytest.mark.parametrize("dataset", [BROKER, HELDOUT, HELDOUT2], ids=["broker", "heldout", "heldout2"])
 def test_broker_evidence_is_verbatim_on_its_pages(dataset):
     if not BROKER_REPORTS.is_dir():
         pytest.skip(f"{BROKER_REPORTS} is not available")
