@@ -120,8 +120,7 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
-    if _asks(evidence, _COUNT) and not any(
-            _STATES_NUMBER.search(_LIST_MARKER.sub("", s.text)) for s in chosen):  # "1、冷冻设备行业" states none
+    if _asks(evidence, _COUNT) and not any(_states_number(s.text) for s in chosen):
         refused = refusal(evidence, "no_number", "extractive")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     join = prompts.SENTENCE_JOIN[evidence.lang]
@@ -221,6 +220,12 @@ def _scoring_terms(evidence: Evidence) -> tuple[tuple[str, ...], dict[str, float
     weights = {t: evidence.weights.get(t, 1.0) for t in own}
     weights.update({t: 0.5 * evidence.weights.get(t, 1.0) for t in inherited})
     return own + inherited, weights
+
+
+def _states_number(text: str) -> bool:
+    """Whether a sentence states a quantity: not a list marker ("1、冷冻设备行业") nor a figure's label
+    ("图2：市场对美伊停火时间的预期"), which number a list or a chart and state none."""
+    return _STATES_NUMBER.search(_FIGURE_LABEL.sub(" ", _LIST_MARKER.sub("", text))) is not None
 
 
 def _answer_numbers(text: str) -> set[str]:

@@ -309,6 +309,16 @@ def test_a_list_number_opening_a_line_is_no_number_stated():
     assert extractive(make_evidence("冷冻设备行业的市场集中度有多少？", [Hit(stated, 0.03)])).answerable
 
 
+def test_a_figures_label_is_no_number_stated():
+    caption = "图2：Polymarket 对美伊停火时间的预期图3：Polymarket 对美国派遣地面部队入侵伊朗的预期"  # values: in the chart
+    chunk = Chunk("d:00000", "d", 0, caption, "weekly.pdf", 3, 3, "海外政治", Kind.FIGURE)
+    question = "Polymarket 上押注美国派地面部队入侵伊朗的概率是多少？"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert (result.answerable, result.reason) == (False, "原因：问题问的是数量，但最相关的段落没有给出数字。")
+    stated = replace(chunk, text=caption + "。Polymarket 对美国派遣地面部队入侵伊朗的预期概率为 27%。", kind=Kind.BODY)
+    assert extractive(make_evidence(question, [Hit(stated, 0.03)])).answerable
+
+
 def test_the_prior_year_of_an_annual_reports_table_is_the_year_before_its_own():
     text = "(7).关键管理人员报酬\n单位：万元币种：人民币\n项目 本期发生额 上期发生额\n关键管理人员报酬 401.89 424.02"
     chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 140, 140, "关联交易", Kind.TABLE, meta={"period": "2019"})
