@@ -55,15 +55,15 @@ _ASKING_WORDS = frozenset(
 # (两位, 一项, 各家), "this time" (这次), and the time, comparison or source around a figure (之前, 通常, 大约,
 # 相比, 根据, 截至). Evidence where a passage says them ("截至4月3日"), no cost where it does not.
 _FRAMING = re.compile(r"^(?:最[长大高低多少早快小强]|[这那该本此][次项位家]|[一两二三四五六七八九十几]+[位项家种]|各[家位项])$")
-_FRAMING_WORDS = frozenset(
-    "之前 以前 此前 之后 以后 以往 通常 往往 大约 大概 左右 相比 相对 相较 根据 按照 依据 截至 截止 目前 当前 现在".split()
-)
 # Nouns that name the kind of answer asked for, not what it is about: "宽屏视频规格是多少" is answered by
 # "宽屏 1920x1080p 视频", "提升幅度" by "+16.9%", "哪些内容" by the list itself. A report states the value
 # and rarely the noun, so the noun, rare in reports, would weigh most of all when absent. They frame.
 _ANSWER_KIND_WORDS = frozenset(
     "内容 规格 尺寸 大小 幅度 程度 范围 情况 方式 方法 形式 类型 种类 类别 名称 名字 特点 特征 数值 水平".split()
 )
+_FRAMING_WORDS = frozenset(
+    "之前 以前 此前 之后 以后 以往 通常 往往 大约 大概 左右 相比 相对 相较 根据 按照 依据 截至 截止 目前 当前 现在".split()
+) | _ANSWER_KIND_WORDS
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
 _SPACE = re.compile(r"\s+")
 
@@ -107,7 +107,7 @@ def key_terms(question: str) -> tuple[str, ...]:
 def _framed(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """:func:`key_terms`, and the words among the rest that frame the question (both none when nothing is left)."""
     terms = content_terms(question)
-    framing = tuple(t for t in terms if _FRAMING.match(t) or t in _FRAMING_WORDS or t in _ANSWER_KIND_WORDS)
+    framing = tuple(t for t in terms if _FRAMING.match(t) or t in _FRAMING_WORDS)
     asking = [t for t in terms if _ASKING.match(t) or t in _ASKING_WORDS] + list(framing)
     kept = tuple(t for t in terms if not any(t in a for a in asking))
     return (kept, framing) if kept else (terms, ())
