@@ -17,6 +17,7 @@ OFFTOPIC = DATASETS / "offtopic.jsonl"
 BROKER = DATASETS / "broker_reports.jsonl"
 HELDOUT = DATASETS / "broker_heldout.jsonl"
 HELDOUT2 = DATASETS / "broker_heldout2.jsonl"
+HELDOUT3 = DATASETS / "broker_heldout3.jsonl"
 BROKER_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "broker-reports"
 
 BROKER_CATEGORIES = {"rating", "target_price", "forecast", "fact", "analyst", "unanswerable"}
@@ -67,15 +68,27 @@ def test_broker_set_shape():
             assert contains_gold(evidence.text, q.answers), q.id
 
 
-@pytest.mark.parametrize(("dataset", "prefix", "answerable", "count"), [
-    (HELDOUT, "held-", "answer_type", 28), (HELDOUT2, "held2-", "answerable", 24)], ids=["heldout", "heldout2"])
-def test_heldout_set_shape(dataset, prefix, answerable, count):
+@pytest.mark.parametrize(("dataset", "prefix", "answerable", "count", "langs"), [
+    (HELDOUT, "held-", "answer_type", 28, {"zh"}),
+    (HELDOUT2, "held2-", "answerable", 24, {"zh"}),
+    (HELDOUT3, "held3-", "answerable", 32, {"zh", "en"}),
+], ids=["heldout", "heldout2", "heldout3"])
+def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
     questions = load_dataset(dataset)
     assert len({q.id for q in questions}) == len(questions) == count
-    assert all(q.id.startswith(prefix) and q.lang == "zh" for q in questions)
+    assert all(q.id.startswith(prefix) for q in questions)
+    assert {q.lang for q in questions} == langs
     assert Counter(q.category for q in questions) == {answerable: count // 2, "unanswerable": count // 2}
+    for lang in langs:
+        split = Counter(q.category for q in questions if q.lang == lang)
+        assert split[answerable] == split["unanswerable"], (lang, split)
     assert len({q.doc for q in questions}) >= 6
-    seen = {q.question for path in (BROKER, HELDOUT, HELDOUT2) if path != dataset for q in load_dataset(path)}
+    seen = {
+        q.question
+        for path in (BROKER, HELDOUT, HELDOUT2, HELDOUT3)
+        if path != dataset
+        for q in load_dataset(path)
+    }
     for q in questions:
         assert q.doc and q.doc.endswith(".pdf"), q.id
         assert q.question not in seen, q.id
@@ -85,7 +98,9 @@ def test_heldout_set_shape(dataset, prefix, answerable, count):
             assert contains_gold(evidence.text, q.answers), q.id
 
 
-@pytest.mark.parametrize("dataset", [BROKER, HELDOUT, HELDOUT2], ids=["broker", "heldout", "heldout2"])
+@pytest.mark.parametrize(
+    "dataset", [BROKER, HELDOUT, HELDOUT2, HELDOUT3], ids=["broker", "heldout", "heldout2", "heldout3"]
+)
 def test_broker_evidence_is_verbatim_on_its_pages(dataset):
     if not BROKER_REPORTS.is_dir():
         pytest.skip(f"{BROKER_REPORTS} is not available")
