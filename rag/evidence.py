@@ -272,15 +272,18 @@ def unknown_subject(evidence: Evidence) -> str:
 def unknown_names(evidence: Evidence) -> list[str]:
     """Names in an English question (Tesla, GPT-5, Pop Mart) that no chunk of the library contains, scope
     aside: no chunk holds a name one of whose words it never holds ("Mart" alone occurs, "Pop" nowhere). A
-    capitalised finance phrase ("Adjusted EBIT") is no name: a filing may print the figure in other words."""
+    capitalised finance phrase ("Adjusted EBIT") is no name: a filing may print the figure in other words.
+    Nor is one that a top passage writes in Chinese (Apollo 11 as 阿波罗11号: :func:`rag.lexicon.said_otherwise`)."""
     if evidence.lang != "en":
         return []
     scoped = evidence.scope.get("matched", "").lower()
     unknown = []
+    top = "\n".join(hit.chunk.text for hit in evidence.hits[:EXTRACT_CHUNKS])
     for name in entities(question_focus(evidence.question)):
         words = content_terms(name)
-        if (words and name.lower() not in scoped and not finance_terms(name)
-                and any(w in evidence.unseen for w in words)):
+        unseen = tuple(w for w in words if w in evidence.unseen)
+        if (words and name.lower() not in scoped and not finance_terms(name) and unseen
+                and len(said_otherwise(unseen, top, "en")) < len(unseen)):
             unknown.append(name)
     return unknown
 

@@ -67,6 +67,14 @@ _SENTENCE_END = re.compile(r"[。！？.!?；;]\W*$")
 _FIGURE_LABEL = re.compile(r"(?:图表|图|表|附图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d+(?:[.-]\d+)*", re.I)
 _NAME_NUMBER = re.compile(r"\b[A-Z][A-Za-z\-]*\s?\d+(?:\.\d+)*\b|\b\d+(?:\.\d+)*\s?[A-Z][A-Za-z]*\b")
 _PUNCT_SPACE = re.compile(r"[\W_]+")
+# A sentence that opens so elaborates the one before it: the example, the consequence or the list that the
+# question asks for ("例如, 一个人咬一口饼干…" after "Sora 可能无法理解…因果关系。"). It shares few of the
+# question's words, so it is quoted after the sentence it continues rather than chosen by itself.
+_ELABORATION = re.compile(
+    r"(?:例如|比如|譬如|诸如|这意味着|这表明|也就是说|换言之|也即|即[，,：:]|具体(?:来说|而言|地说)|"
+    r"for (?:example|instance)\b|e\.g\.|such as\b|this means\b|that is,|specifically\b|in particular\b)",
+    re.I,
+)
 # A page's machine-readable stamp ("rQrOsNtRpOmPtQoOrNqPoQ9PbP7NpNn…", a watermark in the text layer) is no sentence.
 _SCRAMBLED = re.compile(r"\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z0-9]{30,}\b")
 
@@ -115,7 +123,10 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     scored = _score(evidence, similar())
     asked = {number_key(x) for x in numbers(evidence.question)}
-    chosen = _choose(scored, asks_quantity(evidence), asked)
+    quantity = asks_quantity(evidence)
+    chosen = _choose(scored, quantity, asked)
+    if not quantity:  # a figure is answered by the sentence stating it; a list, an example, a reason may follow it
+        chosen = _elaborated(chosen, candidates, evidence)
     if not chosen:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
@@ -252,6 +263,22 @@ def _choose(scored: list[_Sentence], quantity: bool, asked: set[str]) -> list[_S
         if sentence.lexical >= best.lexical - LEXICAL_SLACK and not any(_same(sentence, o) for o in chosen):
             chosen.append(sentence)
     return sorted(chosen, key=lambda s: (s.n, s.start))
+
+
+def _elaborated(chosen: list[_Sentence], candidates: list[_Sentence], evidence: Evidence) -> list[_Sentence]:
+    """The chosen sentences, each followed by the sentence that elaborates it (:data:`_ELABORATION`) in the
+    same paragraph of its passage, when not quoted already."""
+    out: list[_Sentence] = []
+    for sentence in chosen:
+        out.append(sentence)
+        text = evidence.hits[sentence.n - 1].chunk.text
+        following = min((c for c in candidates if c.n == sentence.n and c.start >= sentence.end),
+                        key=lambda c: c.start, default=None)
+        if (following is not None and "\n\n" not in text[sentence.end:following.start]
+                and _ELABORATION.match(following.text.lstrip(" *#-•")) and following not in chosen
+                and not any(_same(following, o) for o in out)):
+            out.append(following)
+    return out
 
 
 def _topic_note(evidence: Evidence, chosen: list[_Sentence]) -> str:

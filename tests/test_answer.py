@@ -194,6 +194,27 @@ def test_hand_made_hits_compose_without_a_library():
     assert cited(result) == [(1, f"{REPORT_ID}:00005", 6, sentence)]
 
 
+def test_the_example_that_elaborates_the_chosen_sentence_is_quoted_after_it():
+    chunks = make_chunks(REPORT_ID, REPORT_FILE, REPORT_META, REPORT)
+    result = extractive(make_evidence("报告用什么例子说明 Sora 可能不理解因果关系？", [Hit(chunks[2], 0.03)]))
+    cause = "Sora 可能难以准确模拟在某些复杂场景中物体的物理特性, 并且可能无法理解某些特定的场景物体的因果关系。"
+    example = "例如, 一个人咬一口饼干, 但饼干可能没有咬痕。"
+    assert result.text == f"{cause}[1]{example}[1]"  # the example shares none of the question's words
+    assert [c.quote for c in result.citations] == [cause, example]
+
+
+def test_a_name_a_top_passage_writes_in_chinese_is_known():
+    from rag.evidence import unknown_names
+
+    question = "How many pages long was the Apollo 11 transcript given to Gemini 1.5 Pro?"
+    said, unsaid = make_chunks("gm", "gemini.md", {}, [
+        ("", 1, "例如，当给出阿波罗11号登月任务的402页记录时，它可以推理整个文档中的对话、事件和细节。", Kind.BODY, ()),
+        ("", 1, "1.5 Pro 可以在给定提示内无缝分析、分类和总结大量内容。", Kind.BODY, ())])
+    evidence = replace(make_evidence(question, [Hit(said, 0.03)]), unseen=("apollo",))  # no chunk says "apollo"
+    assert unknown_names(evidence) == []
+    assert unknown_names(replace(evidence, hits=(Hit(unsaid, 0.03),))) == ["Apollo 11"]
+
+
 def test_stream_yields_the_text_then_the_answer(reports):
     items = list(answer_stream("Sora 可以生成多长的视频？", reports))
     assert [type(i) for i in items] == [str, Answer]
