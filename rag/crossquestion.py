@@ -47,15 +47,20 @@ BROKER_NICKNAMES: dict[str, tuple[str, ...]] = {
     "交银国际": ("交銀國際", "BOCOM International"), "浦银国际": ("浦銀國際", "SPDB International"),
 }
 _FIRM_SUFFIX = re.compile(r"(?:证券|国际|公司|集团|securities|research|capital markets)$", re.I)
-_RATING_FIELD = re.compile(r"\b(?:rat(?:e|es|ed|ing|ings)|recommendations?|calls?)\b|评级|推荐", re.I)
+# "rate" as the verb ("rate Tencent", "rate it"), not the noun ("What discount rate does…", "the tax rate in 2025")
+_RATING_FIELD = re.compile(r"\b(?:rat(?:es|ed|ing|ings)|recommendations?|calls?)\b|\brate\s+(?:it|them|(?-i:[A-Z]))"
+                           r"|评级|推荐", re.I)
 _TARGET_FIELD = re.compile(r"\b(?:target(?:\s+price)?s?|price\s+targets?|TPs?|PTs?|POs?|price\s+objectives?)\b"
                            r"|目标价", re.I)
 _EVERYTHING = re.compile(r"\b(?:view|views|take|stance|cover(?:s|ed|age)?|say|said|think)\b"
                          r"|观点|看法|怎么看|覆盖|研报|报告", re.I)
 _FORECAST_CUE = re.compile(r"\b(?:forecasts?|estimates?|projections?|expect(?:s|ed|ations?)?|consensus)\b"
                            r"|预测|预期|预计|估计|(?:19|20)\d\d\s*[EF]\b", re.I)
-_ACROSS = re.compile(r"\b(?:which|who|each|every|all|brokers?|houses|analysts|compare|comparison|range|latest)\b"
-                     r"|哪些|哪几|哪家|各家|各券商|分别|所有|几家|多少家|券商|机构|对比|比较|一致|分歧|区间|最新", re.I)
+# "which" asks across reports when it asks which firms ("Which brokers…", "which houses"), not "Which titles drove…"
+_ACROSS = re.compile(r"\bwhich\s+(?:\w+\s+)?(?:brokers?|houses?|firms?|banks?|analysts?|institutions?)\b"
+                     r"|\b(?:who|each|every|all|brokers?|houses|analysts|compare|comparison|range|latest)\b"
+                     r"|哪家|哪几家|哪些(?:券商|机构|公司)|各家|各券商|分别|所有|几家|多少家|券商|机构|对比|比较|一致|分歧|区间|最新",
+                     re.I)
 _LATEST = re.compile(r"\blatest\b|\bmost\s+recent\b|\bnewest\b|最新|最近", re.I)
 _REVISION = re.compile(r"\b(?:changes?|changed|revis\w*|upgrad\w*|downgrad\w*|rais\w*|cut|cuts|lower\w*|"
                        r"increas\w*|reduc\w*)\b|(?<!经)调整|变化|变动|上调|下调|调高|调低|提高|降低", re.I)
