@@ -61,6 +61,7 @@ _ACROSS = re.compile(r"\bwhich\s+(?:\w+\s+)?(?:brokers?|houses?|firms?|banks?|an
                      r"|\b(?:who|each|every|all|brokers?|houses|analysts|compare|comparison|range|latest)\b"
                      r"|哪家|哪几家|哪些(?:券商|机构|公司)|各家|各券商|分别|所有|几家|多少家|券商|机构|对比|比较|一致|分歧|区间|最新",
                      re.I)
+_PREVIOUS = re.compile(r"上一?次|此前|之前|原来|原先|\b(?:previous|prior|before|old)\b", re.I)
 _LATEST = re.compile(r"\blatest\b|\bmost\s+recent\b|\bnewest\b|最新|最近", re.I)
 _REVISION = re.compile(r"\b(?:changes?|changed|revis\w*|upgrad\w*|downgrad\w*|rais\w*|cut|cuts|lower\w*|"
                        r"increas\w*|reduc\w*)\b|(?<!经)调整|变化|变动|上调|下调|调高|调低|提高|降低", re.I)
@@ -101,6 +102,7 @@ class CrossQuestion:
     latest: bool = False
     across: bool = False
     brokers: tuple[str, ...] = ()  # the brokers the question names: their reports' row only
+    previous: bool = False  # asks the target price before the current one ("Nomura's previous target")
 
 
 def cross_question(question: str, found: Sequence[Company], publishers: Iterable[str] = ()) -> CrossQuestion | None:
@@ -143,7 +145,8 @@ def cross_question(question: str, found: Sequence[Company], publishers: Iterable
     year = query.years[-1] if query.years else _default_year(text, company)
     label = _label(metric, question, query.lang) if metric else ""
     return CrossQuestion(question, query.lang, company, tuple(fields), metric.name if metric else "", label, year,
-                         ratings, bound, revision, bool(_LATEST.search(text)), across, brokers)
+                         ratings, bound, revision, bool(_LATEST.search(text)), across, brokers,
+                         fields == ["target_price"] and bool(_PREVIOUS.search(rest)))
 
 
 def broker_named(text: str, publishers: Iterable[str]) -> bool:

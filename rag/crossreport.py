@@ -214,6 +214,8 @@ def _unstated(asked: CrossQuestion, rows: Sequence[ReportRow]) -> str:
         return "forecast"
     if asked.fields == ("target_price",) and asked.bound is None and all(not r.target for r in rows):
         return "target_price"
+    if asked.previous and all(r.coverage.previous_target is None for r in rows):
+        return "previous_target"
     if asked.fields == ("rating",) and all(not r.coverage.rating for r in rows):
         return "rating"
     return ""
@@ -222,9 +224,15 @@ def _unstated(asked: CrossQuestion, rows: Sequence[ReportRow]) -> str:
 def _refusal(asked: CrossQuestion, field: str, count: int) -> Answer:
     zh = asked.lang == "zh"
     what = {"forecast": f"{asked.year}年{asked.metric_label}预测" if zh else f"{asked.year} {asked.metric_label} forecast",
-            "target_price": "目标价" if zh else "target price", "rating": "评级" if zh else "rating"}[field]
+            "target_price": "目标价" if zh else "target price", "rating": "评级" if zh else "rating",
+            "previous_target": "此前的目标价" if zh else "previous target price"}[field]
     name = display_name(asked)
-    if count == 1:
+    if asked.brokers:
+        firms = "、".join(asked.brokers) if zh else " and ".join(asked.brokers)
+        reports, verb = ("report", "states") if count == 1 else ("reports", "state")
+        text = f"库中{firms}覆盖{name}的报告没有给出{what}。" if zh else \
+            f"{firms}'s {reports} on {name} in the library {verb} no {what}."
+    elif count == 1:
         text = f"库中覆盖{name}的唯一一份报告没有给出{what}。" if zh else \
             f"The one report on {name} in the library states no {what}."
     else:

@@ -192,6 +192,14 @@ def test_a_field_no_report_states_is_refused_not_guessed(library):
     assert "3份报告都没有给出2030年营业收入预测" in result.text
 
 
+def test_a_previous_target_is_the_one_the_card_gives_or_refused_naming_the_broker(library):
+    nomura = answer("What was Nomura's previous target price on Dragon Games?", library, mode="extractive")
+    assert nomura.kind == "table" and "HK$720.00 (from HK$680.00)" in nomura.text
+    ubs = answer("What was UBS's price target on Dragon Games before the current one?", library, mode="extractive")
+    assert not ubs.answerable and ubs.kind == "refusal"
+    assert ubs.text == "UBS's report on Dragon Games Holdings in the library states no previous target price."
+
+
 def test_the_json_answer_has_the_table_with_each_cells_citation(library):
     data = answer_to_dict(answer("哪些券商给了华远电气买入评级？", library, mode="extractive"))
     assert data["answer_kind"] == "table" and data["figure"] is None
@@ -269,6 +277,8 @@ def test_filters_are_read_from_the_question():
     assert cross_question("Which brokers cut their target on Tencent?", FOUND, PUBLISHERS).revision == "down"
     assert cross_question("哪些券商上调了腾讯的目标价？", FOUND, PUBLISHERS).revision == "up"
     assert cross_question("Who rates Tencent Overweight?", FOUND, PUBLISHERS).ratings == ("增持",)
+    assert cross_question("中金此前给腾讯的目标价是多少？", FOUND, PUBLISHERS).previous
+    assert not cross_question("中金给腾讯的目标价是多少？", FOUND, PUBLISHERS).previous
     forecast = cross_question("Tencent 2027 revenue estimates by broker", FOUND, PUBLISHERS)
     assert (forecast.metric, forecast.year, forecast.metric_label) == ("revenue", "2027", "revenue")
     assert cross_question("各家对阳光电源明年净利润的预测", FOUND, PUBLISHERS).year == "2027"
