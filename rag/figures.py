@@ -564,11 +564,14 @@ def _combination(focus: str, terms: list[FinanceTerm]) -> tuple[str, str, str] |
 
 def _unnamed_part(focus: str) -> bool:
     """Whether the question combines two quantities ("X as a % of Y", "X占Y的比重") and the vocabulary knows no
-    term for one of them: answering with the other one alone would answer another question."""
+    term for one of them: answering with the other one alone would answer another question. A part of a line
+    item ("来自苹果的收入占总营收的比例": both read as revenue) is such a quantity."""
     for pattern, _ in _COMBINATIONS:
         match = pattern.search(focus)
-        if match and not (finance_terms(match.group(1)) and finance_terms(match.group(2))):
-            return True
+        if match:
+            left, right = finance_terms(match.group(1)), finance_terms(match.group(2))
+            if not (left and right and left[0].name != right[0].name):
+                return True
     return False
 
 

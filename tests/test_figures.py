@@ -123,6 +123,9 @@ def test_explanations_are_not_figure_questions_and_judgements_on_a_figure_are():
 def test_a_quantity_the_vocabulary_does_not_know_is_not_answered_with_the_other_one(library):
     result = answer("Did Acme's wages expense as a percent of net sales increase in FY2023?", library, mode="extractive")
     assert result.figure is None  # not the change in net sales
+    part = answer("What were Acme's aerospace net sales as a percent of net sales in FY2022?", library,
+                  mode="extractive")
+    assert part.figure is None  # a part of revenue as a share of revenue: not the revenue line
 
 
 def test_a_judgement_on_a_direction_is_answered_with_the_change_and_both_years_cited(library):
