@@ -502,14 +502,19 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     if not found:
         return None
     chosen = [d for d in documents if d.doc_id in found]
+    # a report whose card gives the company's ticker but not its name is on the company its peers name
+    tickers = {d.meta.get("ticker") for d in chosen if "company" in matched_by.get(d.doc_id, ())} - {None, ""}
+    for doc in chosen:
+        if doc.meta.get("ticker") in tickers:
+            matched_by.setdefault(doc.doc_id, set()).add("company")
     # "J.P. Morgan's target on Tencent": the broker's reports on the company, not every report on it;
     # "开源证券那篇《四季度业绩承压…》": that broker's report of that title
     for pair in (("publisher", "company"), ("publisher", "title")):
         paired = [d for d in chosen if set(pair) <= matched_by.get(d.doc_id, set())]
         if paired:
+            said = [next((n for d in (*paired, *chosen) if (n := _said(d, f, question, runs))), "") for f in pair]
+            found = {d.doc_id: (", ".join(n for n in said if n), ", ".join(pair)) for d in paired}
             chosen = paired
-            found = {d.doc_id: (", ".join(_said(d, f, question, runs) for f in pair), ", ".join(pair))
-                     for d in paired}
             break
     years = set(YEAR.findall(question))
     in_period = [d for d in chosen if years & _doc_years(d)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.library import Library
@@ -227,6 +229,11 @@ def test_a_question_naming_a_broker_and_a_company_is_scoped_to_that_brokers_repo
     assert detect_scope("Which brokers rate Tencent a buy?", docs).doc_ids == ("jpm", "ubs")
     assert detect_scope("东吴证券对阳光电源的评级", docs).doc_ids == ("dw",)
     assert detect_scope("东吴证券最近的报告", docs).doc_ids == ("dw",)
+    # a card that gives the ticker but not the company's name: the broker's report is on its peers' company
+    citi = [*docs[:2], _doc("citi", "CITI-700.pdf", publisher="Citi", ticker="0700.HK")]
+    citi = [replace(d, meta={**d.meta, "ticker": "0700.HK"}) for d in citi]
+    scoped = detect_scope("What WACC does Citi use in its valuation of Tencent?", citi)
+    assert scoped.doc_ids == ("citi",) and scoped.matched == "Citi, Tencent"
 
 
 def test_finance_vocabulary_finds_line_items_the_question_does_not_say(shared):
