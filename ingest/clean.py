@@ -23,6 +23,8 @@ _WIDTH.update({code: None for code in (0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0
 # Symbol-font glyphs that PDFs map to the private use area: keep the bullets, drop the rest.
 _WIDTH.update({code: None for code in range(0xF000, 0xF100)})
 _WIDTH.update({0xF0B7: "•", 0xF0A7: "▪", ord("\t"): "  "})
+# Control characters: a symbol font's glyph indices ("\x04\x05\x06\x07" for a header drawn in it) say nothing.
+_WIDTH.update({code: None for code in (*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F)})
 
 _WIDE = f"{CJK}\u3000-\u303f\uff00-\uffef"  # ideographs, CJK punctuation, full-width forms
 _WIDE_CHAR = re.compile(f"[{_WIDE}]")

@@ -109,6 +109,7 @@ def test_normalisation_never_changes_numbers():
     ("ＡＢＣ\u3000ｄｅｆ\u00a0 x\u200by", "ABC def xy"),
     ("投资建议： 强于大市（维持）", "投资建议：强于大市（维持）"),
     ("全角标点，。：；（）保持", "全角标点，。：；（）保持"),
+    ("Online games\x04\x05\x06\x07 grew 20%\x7f", "Online games grew 20%"),  # a symbol font's glyph indices
 ])
 def test_width_and_chinese_spacing(raw, expected):
     assert clean_pages([raw], "txt") == [expected]
@@ -126,6 +127,7 @@ def test_markdown_keeps_its_structure():
 
 def test_same_number_of_pages_out_and_blank_pages_stay_blank():
     assert clean_pages(["a", "", "  \n \n", "b"], "pdf") == ["a", "", "", "b"]
+    assert clean_pages(["\x04\x05\x06\x07\x08\x05\x06\nStrong quarter."], "pdf") == ["Strong quarter."]
     assert clean_pages([], "pdf") == []
 
 
