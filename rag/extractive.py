@@ -75,6 +75,11 @@ _ELABORATION = re.compile(
     r"for (?:example|instance)\b|e\.g\.|such as\b|this means\b|that is,|specifically\b|in particular\b)",
     re.I,
 )
+# A chart's axis in the text layer: AXIS_TICKS or more numbers in a row, evenly spaced ("0 1000 2000 3000 4000",
+# "106% 107% 108% 109% 110%", "2023-01 2023-05 2023-09 …"). Ticks are no text: a sentence is cut where they stand,
+# so the words around a chart ("…本次版号数量为133个。") are quoted without them, and the chart's legend alone.
+_TICK = re.compile(r"(?<![\w.])(?:(?P<year>(?:19|20)\d{2})-(?P<month>\d{2})|-?\d+(?:,\d{3})*(?:\.\d+)?%?)(?![\w.])")
+AXIS_TICKS = 5
 # A page's machine-readable stamp ("rQrOsNtRpOmPtQoOrNqPoQ9PbP7NpNn…", a watermark in the text layer) is no sentence.
 _SCRAMBLED = re.compile(r"\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z0-9]{30,}\b")
 
@@ -163,7 +168,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
         # the words a sentence may say in the other language: those its passage renders (checked once)
         renderable = rendered_in(scoring, f"{text}\n{field_labels(hit.chunk, text, evidence.question)}",
                                  evidence.lang)
-        for start, end in units(text, hit.chunk.kind):
+        for start, end in (piece for unit in units(text, hit.chunk.kind) for piece in _around_axes(text, *unit)):
             sentence = text[start:end]
             line_start = text.rfind("\n", 0, start) + 1
             if text[line_start:start].lstrip().startswith("#") or sentence == heading:
@@ -174,6 +179,40 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
                                    renderable=renderable))
     return [replace(c, lexical=credited(evidence.terms, c.matched, evidence.lang, evidence.weights, c.renderable))
             for c in found]
+
+
+def _around_axes(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of ``text[start:end]`` left when its chart axes (:data:`_TICK` runs) are cut out, trimmed."""
+    ticks = list(_TICK.finditer(text, start, end))
+    cuts: list[tuple[int, int]] = []
+    first = 0
+    for i in range(1, len(ticks) + 1):
+        steady = i < len(ticks) and not text[ticks[i - 1].end():ticks[i].start()].strip() and (
+            i - first < 2 or _tick(ticks[i]) - _tick(ticks[i - 1]) == _tick(ticks[i - 1]) - _tick(ticks[i - 2]) != 0)
+        if steady:
+            continue
+        if i - first >= AXIS_TICKS:
+            cuts.append((ticks[first].start(), ticks[i - 1].end()))
+            first = i
+        elif i < len(ticks) and not text[ticks[i - 1].end():ticks[i].start()].strip():
+            first = i - 1  # the step changed: a new run may start at the tick before
+        else:
+            first = i
+    pieces, at = [], start
+    for a, b in [*cuts, (end, end)]:
+        piece = text[at:a]
+        lead = len(piece) - len(piece.lstrip())
+        if piece.strip():
+            pieces.append((at + lead, at + len(piece.rstrip())))
+        at = b
+    return pieces
+
+
+def _tick(match: re.Match[str]) -> float:
+    """An axis label's value: a number, or a month as months since year 0 ("2023-05")."""
+    if match["year"]:
+        return int(match["year"]) * 12 + int(match["month"])
+    return round(float(match.group().replace(",", "").rstrip("%")), 6)
 
 
 def _with_dense(evidence: Evidence, candidates: list[_Sentence], embedder: Embedder | None

@@ -203,6 +203,14 @@ def test_the_example_that_elaborates_the_chosen_sentence_is_quoted_after_it():
     assert [c.quote for c in result.citations] == [cause, example]
 
 
+def test_a_charts_axis_is_cut_out_of_the_sentence_it_ran_into():
+    text = ("图：各主要半导体指数表现\n0\n3000\n4000\n5000\n6000\n7000\n"
+            "传媒：国家新闻出版署发布3月游戏版号数据：本次版号数量为133个。")
+    chunk = make_chunks("hy", "macro.pdf", {}, [("", 13, text, Kind.BODY, ())])[0]
+    result = extractive(make_evidence("3月国家新闻出版署发布的游戏版号数量是多少个？", [Hit(chunk, 0.03)]))
+    assert result.text == "传媒：国家新闻出版署发布3月游戏版号数据：本次版号数量为133个。[1]"  # no "3000 4000 …"
+
+
 def test_a_name_a_top_passage_writes_in_chinese_is_known():
     from rag.evidence import unknown_names
 
