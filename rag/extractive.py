@@ -33,7 +33,7 @@ from rag.evidence import (
 )
 from rag.lexicon import rendered_in
 from rag.terms import content_terms
-from rag.text import number_key, numbers
+from rag.text import NUMBER, number_key, numbers
 from rag.types import Answer, Kind
 from rag.verify import coverage, missing_terms, units, verify
 
@@ -58,10 +58,14 @@ _QUANTITY = re.compile(
 # "How many / how much" asks for a number: sentences that state none do not answer it ("公司在日本有多少名员工？"
 # answered with a sentence about a Japanese partner). Narrower than _QUANTITY: "what drove the margin" may be
 # answered in words.
-_COUNT = re.compile(r"多少|几[个名家位次项倍年月天]|how (?:much|many)\b", re.I)
+_COUNT = re.compile(r"多少|(?<!哪)几[个名家位次项倍年月天]|how (?:much|many)\b", re.I)  # 哪几个 asks which ones
 _STATES_NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|million|billion)"
     r"\b|[零一二两三四五六七八九十百千万亿]+[个名家位次项倍年月天人元股台件款种条只]", re.I)
+# A date answers "when", not "how many": "2026年一季报预计披露家数" states no count of 家.
+_DATE = re.compile(r"(?<!\d)(?:(?:19|20)\d{2}\s*(?:年|[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?!\d))(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
+                   r"|\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)")
+_ASKS_DATE = re.compile(r"几月|哪[一个]?月|几[日号]|哪[一]?天|什么时候|\bwhen\b|\bwhat (?:date|month|day)\b", re.I)
 _LIST_MARKER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）、]|\d{1,2}\.(?!\d))", re.M)  # "1、", "(2)", "3." opening a line
 _SENTENCE_END = re.compile(r"[。！？.!?；;]\W*$")
 _FIGURE_LABEL = re.compile(r"(?:图表|图|表|附图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d+(?:[.-]\d+)*", re.I)
@@ -136,7 +140,8 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
-    if _asks(evidence, _COUNT) and not any(_states_number(s.text) for s in chosen):
+    if _asks(evidence, _COUNT) and not any(_states_number(s.text, asked, dates=_asks(evidence, _ASKS_DATE))
+                                           for s in chosen):
         refused = refusal(evidence, "no_number", "extractive")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     join = prompts.SENTENCE_JOIN[evidence.lang]
@@ -272,10 +277,26 @@ def _scoring_terms(evidence: Evidence) -> tuple[tuple[str, ...], dict[str, float
     return own + inherited, weights
 
 
-def _states_number(text: str) -> bool:
+def _states_number(text: str, asked: set[str] | None = None, *, dates: bool = True) -> bool:
     """Whether a sentence states a quantity: not a list marker ("1、冷冻设备行业") nor a figure's label
-    ("图2：市场对美伊停火时间的预期"), which number a list or a chart and state none."""
-    return _STATES_NUMBER.search(_FIGURE_LABEL.sub(" ", _LIST_MARKER.sub("", text))) is not None
+    ("图2：市场对美伊停火时间的预期"), which number a list or a chart and state none, nor a number the question
+    says itself (``asked``, :func:`rag.text.number_key`), nor a date unless ``dates`` (the question asks when)."""
+    bare = _FIGURE_LABEL.sub(" ", _LIST_MARKER.sub("", text))
+    if not dates:
+        bare = _DATE.sub(" ", bare)
+    if asked:
+        bare = "".join(part for part in _number_parts(bare, asked))
+    return _STATES_NUMBER.search(bare) is not None
+
+
+def _number_parts(text: str, asked: set[str]) -> list[str]:
+    """``text`` with the numbers whose key is in ``asked`` blanked out."""
+    parts, at = [], 0
+    for match in NUMBER.finditer(text):
+        if number_key(match.group().lstrip("$")) in asked:
+            parts += [text[at:match.start()], " "]
+            at = match.end()
+    return [*parts, text[at:]]
 
 
 def _answer_numbers(text: str) -> set[str]:

@@ -348,6 +348,19 @@ def test_a_figures_label_is_no_number_stated():
     assert extractive(make_evidence(question, [Hit(stated, 0.03)])).answerable
 
 
+def test_a_date_or_the_questions_own_number_is_no_count_stated():
+    legend = "2026年一季报预计披露家数（家），截至4月3日已有12家公司预约"
+    chunk = Chunk("d:00000", "d", 0, legend.split("，")[0] + "。", "weekly.pdf", 11, 11, "策略", Kind.BODY)
+    question = "2026年一季报预计会有多少家上市公司披露？"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert (result.answerable, result.reason) == (False, "原因：问题问的是数量，但最相关的段落没有给出数字。")
+    assert extractive(make_evidence(question, [Hit(replace(chunk, text=legend + "。"), 0.03)])).answerable
+    echo = replace(chunk, text="2026年一季报预计会有上市公司披露，3月份披露家数创新高。")  # 2026 and 3月: no count
+    assert not extractive(make_evidence("3月份2026年一季报预计会有多少家上市公司披露？", [Hit(echo, 0.03)])).answerable
+    when = replace(chunk, text="2026年一季报预计于4月30日前全部披露。")
+    assert extractive(make_evidence("2026年一季报几月几号前全部披露？", [Hit(when, 0.03)])).answerable
+
+
 def test_the_prior_year_of_an_annual_reports_table_is_the_year_before_its_own():
     text = "(7).关键管理人员报酬\n单位：万元币种：人民币\n项目 本期发生额 上期发生额\n关键管理人员报酬 401.89 424.02"
     chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 140, 140, "关联交易", Kind.TABLE, meta={"period": "2019"})
