@@ -285,18 +285,8 @@ def _states_number(text: str, asked: set[str] | None = None, *, dates: bool = Tr
     if not dates:
         bare = _DATE.sub(" ", bare)
     if asked:
-        bare = "".join(part for part in _number_parts(bare, asked))
+        bare = NUMBER.sub(lambda m: " " if number_key(m.group().lstrip("$")) in asked else m.group(), bare)
     return _STATES_NUMBER.search(bare) is not None
-
-
-def _number_parts(text: str, asked: set[str]) -> list[str]:
-    """``text`` with the numbers whose key is in ``asked`` blanked out."""
-    parts, at = [], 0
-    for match in NUMBER.finditer(text):
-        if number_key(match.group().lstrip("$")) in asked:
-            parts += [text[at:match.start()], " "]
-            at = match.end()
-    return [*parts, text[at:]]
 
 
 def _answer_numbers(text: str) -> set[str]:

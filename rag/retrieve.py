@@ -512,8 +512,10 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     for pair in (("publisher", "company"), ("publisher", "title")):
         paired = [d for d in chosen if set(pair) <= matched_by.get(d.doc_id, set())]
         if paired:
-            said = [next((n for d in (*paired, *chosen) if (n := _said(d, f, question, runs))), "") for f in pair]
-            found = {d.doc_id: (", ".join(n for n in said if n), ", ".join(pair)) for d in paired}
+            # a report matched by its ticker says the company's name as its peers do
+            peers = {f: next((n for d in chosen if (n := _said(d, f, question, runs))), "") for f in pair}
+            found = {d.doc_id: (", ".join(n for f in pair if (n := _said(d, f, question, runs) or peers[f])),
+                                ", ".join(pair)) for d in paired}
             chosen = paired
             break
     years = set(YEAR.findall(question))
