@@ -278,12 +278,14 @@ def unknown_names(evidence: Evidence) -> list[str]:
         return []
     scoped = evidence.scope.get("matched", "").lower()
     unknown = []
-    top = "\n".join(hit.chunk.text for hit in evidence.hits[:EXTRACT_CHUNKS])
+    top = ""  # the top passages' text, joined only for a name with a word no chunk holds
     for name in entities(question_focus(evidence.question)):
         words = content_terms(name)
         unseen = tuple(w for w in words if w in evidence.unseen)
-        if (words and name.lower() not in scoped and not finance_terms(name) and unseen
-                and len(said_otherwise(unseen, top, "en")) < len(unseen)):
+        if not (words and unseen and name.lower() not in scoped and not finance_terms(name)):
+            continue
+        top = top or "\n".join(hit.chunk.text for hit in evidence.hits[:EXTRACT_CHUNKS])
+        if len(said_otherwise(unseen, top, "en")) < len(unseen):
             unknown.append(name)
     return unknown
 

@@ -189,20 +189,20 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
 def _around_axes(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The spans of ``text[start:end]`` left when its chart axes (:data:`_TICK` runs) are cut out, trimmed."""
     ticks = list(_TICK.finditer(text, start, end))
+    values = [_tick(t) for t in ticks]
+    # joined[i]: only blanks between tick i - 1 and tick i
+    joined = [i > 0 and not text[ticks[i - 1].end():ticks[i].start()].strip() for i in range(len(ticks))]
     cuts: list[tuple[int, int]] = []
     first = 0
     for i in range(1, len(ticks) + 1):
-        steady = i < len(ticks) and not text[ticks[i - 1].end():ticks[i].start()].strip() and (
-            i - first < 2 or _tick(ticks[i]) - _tick(ticks[i - 1]) == _tick(ticks[i - 1]) - _tick(ticks[i - 2]) != 0)
-        if steady:
-            continue
+        if i < len(ticks) and joined[i] and (
+                i - first < 2 or values[i] - values[i - 1] == values[i - 1] - values[i - 2] != 0):
+            continue  # the run goes on at the same step
         if i - first >= AXIS_TICKS:
             cuts.append((ticks[first].start(), ticks[i - 1].end()))
             first = i
-        elif i < len(ticks) and not text[ticks[i - 1].end():ticks[i].start()].strip():
-            first = i - 1  # the step changed: a new run may start at the tick before
-        else:
-            first = i
+        else:  # the step changed: a new run may start at the tick before
+            first = i - 1 if i < len(ticks) and joined[i] else i
     pieces, at = [], start
     for a, b in [*cuts, (end, end)]:
         piece = text[at:a]
