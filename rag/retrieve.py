@@ -97,6 +97,7 @@ class Scope:
     matched: str  # the name found, e.g. "3M" or "四方科技"
     field: str  # where the library knows it from: company / publisher / title / source
     label: str  # the scoped documents' titles, for display
+    named: str = ""  # the scoped documents' titles and file names: the words a question names them by
 
 
 @dataclass(frozen=True)
@@ -472,6 +473,9 @@ _NAMES_KEPT = 100_000
 _RUN = 12  # the most question words a name can span
 _CAPITALS = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3,5}(?![A-Za-z0-9])")
 _NOT_ISSUERS = frozenset("usd rmb hkd eur gaap ceo cfo ipo esg sec etf ttm ytd yoy qoq llm api".split())
+_FILE_PARTS = re.compile(r"[-_：:\s]+")  # a file name's parts: date, publisher, series, title
+_BRACKETED = re.compile(r"（[^）]*）|\([^)]*\)|《|》")
+_MIN_SERIES = 4  # "策略周报"; shorter parts (点评) name no report
 _MIN_ZH_PREFIX = 4  # "贵州茅台" for 贵州茅台酒股份有限公司; shorter prefixes (四方) collide with ordinary words
 
 
@@ -525,7 +529,8 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     fields = list(dict.fromkeys(found[d.doc_id][1] for d in chosen))
     titles = [d.title for d in chosen]
     label = "; ".join(titles[:3]) + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
-    return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label)
+    said = "\n".join(f"{d.title}\n{d.source}" for d in chosen)
+    return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label, said)
 
 
 def _said(doc: Document, field: str, question: str, runs: set[str]) -> str:
@@ -608,10 +613,24 @@ def _names_of(doc: Document) -> list[tuple[str, str]]:
     pairs += [(v, "title") for m in _LEGAL_NAME_ZH.findall(title) for v in _variants(m)]
     stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", doc.source)
     pairs += [(v, "source") for m in _LEGAL_NAME_ZH.findall(stem) for v in _variants(m)]
+    pairs += [(n, "title") for n in _series_names(stem, doc.meta.get("publisher", ""), doc.meta.get("company", ""))]
     parts = YEAR.split(stem, maxsplit=1)  # "3M_2018_10K" -> "3M_"; a stem without a year is no issuer name
     if len(parts) == 2:
         pairs.append((re.sub(r"[_\-.\s]+", " ", parts[0]).strip(), "source"))
     return [(n, w) for n, w in pairs if _specific(n)]
+
+
+def _series_names(stem: str, publisher: str, company: str) -> list[str]:
+    """The Chinese names a file name gives its report besides the title: "20260405-银河证券-银河证券大类资产
+    周报：能源冲击仅是开端" is also 大类资产周报 (the publisher and any bracketed issue number left out)."""
+    names = []
+    for part in _FILE_PARTS.split(stem):
+        part = _BRACKETED.sub("", part).strip(" #＃")
+        if publisher:
+            part = part.removeprefix(publisher).strip()
+        if len(part) >= _MIN_SERIES and is_mostly_cjk(part) and part not in (publisher, company):
+            names.append(part)
+    return names
 
 
 def _variants(name: str) -> list[str]:

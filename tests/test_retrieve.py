@@ -236,6 +236,25 @@ def test_a_question_naming_a_broker_and_a_company_is_scoped_to_that_brokers_repo
     assert scoped.doc_ids == ("citi",) and scoped.matched == "Citi, Tencent"
 
 
+def test_a_report_is_also_named_by_the_series_its_file_name_gives():
+    docs = [_doc("dz", "20260405-银河证券-银河证券大类资产周报：能源冲击仅是开端，美债恐临严峻考验.pdf",
+                 publisher="银河证券", title="能源冲击仅是开端，美债恐临严峻考验"),
+            _doc("cl", "20260405-银河证券-银河证券策略周报：市场的关键仍在原油.pdf", publisher="银河证券",
+                 title="市场的关键仍在原油"),
+            _doc("fz", "20260401-方正证券-方正证券2026年二季度大类资产配置报告（总第96期）：地缘风险扰市未休.pdf",
+                 publisher="方正证券", title="地缘风险扰市未休"),
+            _doc("sg", "20260331-国金证券-阳光电源（300274.SZ）：年底业绩波动不改长期趋势.pdf", publisher="国金证券",
+                 company="阳光电源")]
+    weekly = detect_scope("银河证券大类资产周报里，美联储主席是谁？", docs)
+    assert weekly.doc_ids == ("dz",) and weekly.matched == "银河证券, 大类资产周报"
+    assert "能源冲击仅是开端" in weekly.named and "大类资产周报" in weekly.named  # the words that name it
+    # the issue number in brackets is no part of the name; the publisher's name alone scopes to all of its reports
+    assert detect_scope("方正证券《2026年二季度大类资产配置报告》署名的第一位分析师是谁？", docs).doc_ids == ("fz",)
+    assert detect_scope("银河证券最近怎么看原油？", docs).doc_ids == ("dz", "cl")
+    # a company's name in the file name stays the company's
+    assert detect_scope("国金证券对阳光电源的看法", docs).matched == "国金证券, 阳光电源"
+
+
 def test_finance_vocabulary_finds_line_items_the_question_does_not_say(shared):
     capex = retrieve(shared, "What was 3M's capex in 2018?")
     assert ids(capex)[0] == "3m18:0"  # "Purchases of property, plant and equipment"
