@@ -27,7 +27,9 @@ _OPENERS = re.compile(
 )
 _PRONOUNS_EN = re.compile(r"\b(it|its|they|them|their|that|this|those|these|same|the company)\b", re.I)
 _WORD = r"(?:[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|\d+[A-Za-z]+[A-Za-z0-9]*)"
-_PERIOD = r"(?:FY|CY|Q[1-4]|H[12])\d*\b"
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+          r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?")
+_PERIOD = rf"(?:(?:FY|CY|Q[1-4]|H[12])\d*\b|{_MONTH}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?\b,?)?(?:\s+(?:19|20)\d{{2}}\b)?)"
 _PERIODS = re.compile(rf"(?<![A-Za-z0-9]){_PERIOD}")
 # A name with its version and model words: "Gemini 1.5 Pro", "Claude 3", "GPT-4"; not a year or a period.
 _LATIN_NAME = re.compile(
@@ -109,7 +111,7 @@ def entities(question: str) -> tuple[str, ...]:
     """Names in Latin letters (Gemini, 3M, GPT-4); in English, a capitalised first word is not one."""
     found: list[str] = []
     english = not re.search(r"[\u4e00-\u9fff]", question)
-    # periods (FY2022, Q3) are when, not who: "and in Q3?" keeps the subject
+    # periods (FY2022, Q3, August 2025) are when, not who: "and in Q3?" keeps the subject
     blanked = _PERIODS.sub(lambda m: " " * len(m.group()), question)
     for match in _LATIN_NAME.finditer(blanked):
         name = match.group(1)

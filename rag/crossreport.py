@@ -80,6 +80,8 @@ def cross_report(asked: CrossQuestion, docs: dict[str, Document], tables_of: Cal
     pages |= chunks_on([(doc_id, f.table.page) for doc_id, f in forecasts.items() if f is not None])
     cells = _Cells(asked, docs, pages)
     rows = [cells.row(r, forecasts.get(r.doc_id), moves[r.doc_id]) for r in reports]
+    if not rows and asked.brokers and not asked.across:
+        return None  # the named broker's reports state no such thing on their cards: their passages may
     missing = _unstated(asked, rows)
     if missing:
         return _refusal(asked, missing, len(covering))
@@ -450,6 +452,8 @@ def _text(table: AnswerTable) -> str:
     def cell(c: TableCell) -> str:
         return c.value.replace("|", "/") + (f"[{c.citation}]" if c.citation else "")
 
+    if not table.rows:
+        return table.summary
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(cell(c) for c in row.cells) + " |" for row in table.rows]
     return "\n".join(lines) + "\n\n" + table.summary

@@ -52,8 +52,9 @@ def sentence(asked: CrossQuestion, rows: Sequence[ReportRow], covering: Sequence
     name = display_name(asked)
     as_of = max((r.coverage.date for r in rows), default="") or max((c.date for c in covering), default="")
     if not rows:
-        return (f"截至{as_of}，覆盖{name}的{len(covering)}份报告中没有符合条件的。" if zh
-                else f"None of the {len(covering)} reports on {name} (as of {as_of}) matches the question.")
+        if zh:
+            return f"{f'截至{as_of}，' if as_of else ''}覆盖{name}的{len(covering)}份报告中没有符合条件的。"
+        return f"None of the {len(covering)} reports on {name}{f' (as of {as_of})' if as_of else ''} matches the question."
     parts = [_ratings(rows, zh), _targets(rows, zh)]
     if "forecast" in asked.fields:
         parts.append(_forecasts(rows, asked, zh))

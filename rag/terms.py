@@ -242,13 +242,21 @@ _RATING_WORD = re.compile(r"评级|强于大市|同步大市|弱于大市|买入
 _DEFINITION = re.compile(r"标准|体系|说明|定义|规则|含义|意思|是指|代表什么|指的是|看的是|基准|多长时间|多久"
                          r"|\bmeans?\b|\bdefin|\bstandards?\b|\bscale\b|\bsystem\b|\bbenchmark|\bhorizon\b", re.I)
 _STANDING_TEXT = re.compile(r"免责|(?:分析师|重要|法律|一般|特别)声明|\bdisclaimers?\b|\banalyst certification\b", re.I)
+# A broker's earlier targets and ratings: the history its disclosures print ("08/14/2025 Buy, Target Price Change
+# HKD 720.00"), asked by a past month or a word for earlier ones.
+_TARGET_OR_RATING = re.compile(r"目标价|评级|\btarget\b|\bprice objective\b|\brating\b", re.I)
+_HISTORY = re.compile(r"历史|此前|之前|上次|曾经|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月|\bhistory\b|\bprevious\b|\bprior\b|\bearlier\b"
+                      r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+                      r"\s+(?:19|20)\d{2}\b", re.I)
 
 
 def asks_standing_text(question: str) -> bool:
     """Whether ``question`` asks about a report's standing text: what a rating means or how ratings are set
-    ("“强于大市”是什么含义", "评级看的是多长时间内的表现", "What does Outperform mean?"), or its disclaimers."""
+    ("“强于大市”是什么含义", "评级看的是多长时间内的表现", "What does Outperform mean?"), its disclaimers, or the
+    history of its targets and ratings ("What target did Deutsche Bank set in August 2025?")."""
     focus = question_focus(question)
-    return bool((_RATING_WORD.search(focus) and _DEFINITION.search(focus)) or _STANDING_TEXT.search(focus))
+    return bool((_RATING_WORD.search(focus) and _DEFINITION.search(focus)) or _STANDING_TEXT.search(focus)
+                or (_TARGET_OR_RATING.search(focus) and _HISTORY.search(focus)))
 
 
 @dataclass(frozen=True)

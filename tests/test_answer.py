@@ -433,6 +433,8 @@ def test_names_keep_their_version_and_periods_are_not_names():
     assert entities("Claude 3 呢？") == ("Claude 3",)
     assert entities("What about Best Buy in Q2 FY2024?") == ("Best Buy",)
     assert entities("and in Q3?") == ()
+    assert entities("What target did Deutsche Bank set in August 2025?") == ("Deutsche Bank",)  # a month is when
+    assert entities("How did Marriott do in March?") == ("Marriott",)
     chat = Conversation()
     chat.update("Gemini 1.5 Pro 的上下文窗口有多大？", Answer("q", "a", True))
     follow = chat.follow_up("那 Sora 呢？")

@@ -200,6 +200,16 @@ def test_a_previous_target_is_the_one_the_card_gives_or_refused_naming_the_broke
     assert ubs.text == "UBS's report on Dragon Games Holdings in the library states no previous target price."
 
 
+def test_no_matching_report_is_said_without_an_empty_table_and_one_brokers_past_target_goes_to_its_pages(library):
+    none = answer("Which brokers cut their target price on Dragon Games?", library, mode="extractive")
+    assert none.kind == "table" and none.answerable and none.table.rows == ()
+    assert none.text == none.table.summary == "None of the 2 reports on Dragon Games Holdings (as of 2026-03-19) " \
+        "matches the question."
+    past = answer("What target price did UBS set on Dragon Games when it changed its target in August 2025?", library,
+                  mode="extractive")
+    assert past.kind != "table"  # its card gives today's target; the history its pages print answers this
+
+
 def test_the_json_answer_has_the_table_with_each_cells_citation(library):
     data = answer_to_dict(answer("哪些券商给了华远电气买入评级？", library, mode="extractive"))
     assert data["answer_kind"] == "table" and data["figure"] is None

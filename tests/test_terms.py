@@ -148,6 +148,11 @@ def test_places_a_question_restricts_to(question, expected):
     ("国联证券给出的行业评级是什么？", False),  # the report's rating: its card
     ("公司披露的营业收入是多少？", False),
     ("What is the revenue growth rate standard deviation?", False),
+    # the history of targets and ratings that the disclosures print
+    ("What target price did Deutsche Bank set for Tencent when it changed its target in August 2025?", True),
+    ("国联证券此前给出的目标价是多少？", True),
+    ("What is UBS's price target on Tencent?", False),
+    ("2024年3月的营业收入是多少？", False),
 ])
 def test_questions_about_a_reports_standing_text(question, expected):
     assert asks_standing_text(question) is expected

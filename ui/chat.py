@@ -111,7 +111,8 @@ def render_answer(library: Library, turn: int, chat: ChatTurn, latest: bool) -> 
                       args=(chat.question,))
         return
     if answer.table is not None:
-        st.markdown(table_markdown(answer.table, turn))
+        if answer.table.rows:  # no report matched: the sentence says so, without an empty table
+            st.markdown(table_markdown(answer.table, turn))
         st.markdown(answer_markdown(answer.table.summary, turn))
     else:
         st.markdown(answer_markdown(answer.text, turn))
