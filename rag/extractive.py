@@ -32,7 +32,7 @@ from rag.evidence import (
     usable,
 )
 from rag.lexicon import rendered_in
-from rag.terms import content_terms
+from rag.terms import content_terms, months
 from rag.text import NUMBER, number_key, numbers
 from rag.types import Answer, Kind
 from rag.verify import coverage, missing_terms, units, verify
@@ -84,6 +84,7 @@ _ELABORATION = re.compile(
 # so the words around a chart ("…本次版号数量为133个。") are quoted without them, and the chart's legend alone.
 _TICK = re.compile(r"(?<![\w.])(?:(?P<year>(?:19|20)\d{2})-(?P<month>\d{2})|-?\d+(?:,\d{3})*(?:\.\d+)?%?)(?![\w.])")
 AXIS_TICKS = 5
+MONTHS_STATED = 3  # "2025年12月-2026年2月上海二手住宅成交均价…" states months; twenty in a row are an axis
 # A page's machine-readable stamp ("rQrOsNtRpOmPtQoOrNqPoQ9PbP7NpNn…", a watermark in the text layer) is no sentence.
 _SCRAMBLED = re.compile(r"\b(?=\w*[a-z])(?=\w*[A-Z])[A-Za-z0-9]{30,}\b")
 
@@ -242,13 +243,15 @@ def _with_dense(evidence: Evidence, candidates: list[_Sentence], embedder: Embed
 
 
 def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
-    """Term overlap + section match + numbers asked for + passage rank + dense similarity (where readable)
-    + the metadata field asked for (a sentence stating the report's rating answers "评级").
+    """Term overlap + section match + numbers asked for + the month asked for, however printed + passage rank +
+    dense similarity (where readable) + the metadata field asked for (a sentence stating the report's rating
+    answers "评级").
 
     A follow-up's inherited terms count at half weight beside its own ("and in 2017?" + tax rate).
     """
     quantity = asks_quantity(evidence)
     asked = {number_key(x) for x in numbers(evidence.question)}
+    asked_months = months(evidence.question)  # "August 2025" is printed 08/14/2025 in a target history
     terms, weights = _scoring_terms(evidence)
     scored = []
     for c in candidates:
@@ -259,6 +262,7 @@ def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
             + 0.15 * coverage(evidence.terms, hit.chunk.section, evidence.weights)
             + (0.2 * len(asked & keys) / len(asked) if asked else 0.0)
             + (0.2 if quantity and keys - asked else 0.0)
+            + (0.2 if asked_months and _states_month(c.text, asked_months) else 0.0)
             + 0.1 * (1 - (c.n - 1) / EXTRACT_CHUNKS)
             + 0.3 * (c.dense or 0.0)
             + (0.3 if set(c.labels.split()) & set(evidence.terms) else 0.0)  # states the field asked for
@@ -266,6 +270,12 @@ def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
         )
         scored.append(replace(c, score=score))
     return scored
+
+
+def _states_month(text: str, asked: set[tuple[int, int]]) -> bool:
+    """Whether ``text`` states an asked month, among at most MONTHS_STATED: a run of months is a chart's axis."""
+    said = months(text)
+    return bool(said & asked) and len(said) <= MONTHS_STATED
 
 
 def _scoring_terms(evidence: Evidence) -> tuple[tuple[str, ...], dict[str, float]]:

@@ -9,6 +9,7 @@ finds "Net sales" in an English filing. Hand-written matching: no library knows 
 
 from __future__ import annotations
 
+import calendar
 import re
 import tomllib
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
     "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
-    "finance_terms", "is_mostly_cjk", "language", "quarters", "question_focus", "statement_headings", "subject",
+    "finance_terms", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
     "vocabulary",
 ]
 
@@ -122,6 +123,35 @@ def quarters(text: str) -> tuple[tuple[str, int], ...]:
             said = match.group(quarter).casefold()
             found[(match.group(year), _QUARTER_NUMBERS.get(said) or int(said))] = None
     return tuple(found)
+
+
+_MONTH_SPELLED = frozenset(calendar.month_name[1:]) | frozenset(calendar.month_abbr[1:]) | {"Sept"}
+_MONTH_WORD = r"(?P<name>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*)\.?"
+# A month of a year as reports print it: "August 2025", "14 Aug 2025", "Aug-25", "08/14/2025", "2025-08", "2025年8月".
+_MONTHS = (
+    re.compile(rf"\b{_MONTH_WORD}\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(?P<year>(?:19|20)\d{{2}})\b", re.I),
+    re.compile(rf"\b{_MONTH_WORD}[-']\s?(?P<yy>\d{{2}})\b", re.I),
+    re.compile(r"(?<![\d/])(?P<month>\d{1,2})/\d{1,2}/(?P<year>(?:19|20)\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)(?P<year>(?:19|20)\d{2})\s*(?:[-/.]|年)\s*(?P<month>\d{1,2})(?:\s*月|(?![\d.]))"),
+)
+
+
+def months(text: str) -> set[tuple[int, int]]:
+    """The months of a year ``text`` names, as (year, month), in any of the ways reports print them."""
+    found = set()
+    for pattern in _MONTHS:
+        for match in pattern.finditer(text):
+            parts = match.groupdict()
+            if parts.get("name"):
+                if parts["name"].capitalize() not in _MONTH_SPELLED:
+                    continue
+                month = list(calendar.month_abbr).index(parts["name"][:3].capitalize())
+            else:
+                month = int(parts["month"])
+            year = int(parts["year"]) if parts.get("year") else 2000 + int(parts["yy"])
+            if 1 <= month <= 12:
+                found.add((year, month))
+    return found
 
 
 def content_terms(text: str) -> tuple[str, ...]:

@@ -204,6 +204,17 @@ def test_the_example_that_elaborates_the_chosen_sentence_is_quoted_after_it():
     assert [c.quote for c in result.citations] == [cause, example]
 
 
+def test_the_asked_month_picks_its_line_of_a_target_history_however_printed():
+    text = ("Deutsche Bank: Tencent Holdings price target and rating history\n4. 05/15/2025 Buy, Target Price Change HKD 675.00, Current Price HKD 520.00\n"
+            "5. 08/14/2025 Buy, Target Price Change HKD 720.00, Current Price HKD 590.00\n"
+            "6. 11/14/2025 Buy, Target Price Change HKD 800.00, Current Price HKD 641.00\n")
+    chunk = make_chunks("db", "DB.pdf", {}, [("", 5, text, Kind.BOILERPLATE, ())])[0]
+    question = "What target price did Deutsche Bank set for Tencent when it changed its target in August 2025?"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert result.answerable and "08/14/2025 Buy, Target Price Change HKD 720.00" in result.text
+    assert "05/15/2025" not in result.text and "11/14/2025" not in result.text
+
+
 def test_a_charts_axis_is_cut_out_of_the_sentence_it_ran_into():
     text = ("图：各主要半导体指数表现\n0\n3000\n4000\n5000\n6000\n7000\n"
             "传媒：国家新闻出版署发布3月游戏版号数据：本次版号数量为133个。")

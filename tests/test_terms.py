@@ -11,6 +11,7 @@ from rag.terms import (
     content_terms,
     finance_terms,
     language,
+    months,
     places,
     quarters,
     statement_headings,
@@ -156,3 +157,12 @@ def test_places_a_question_restricts_to(question, expected):
 ])
 def test_questions_about_a_reports_standing_text(question, expected):
     assert asks_standing_text(question) is expected
+
+
+def test_months_are_read_however_a_report_prints_them():
+    assert months("What target did Deutsche Bank set in August 2025?") == {(2025, 8)}
+    assert months("5. 08/14/2025 Buy, Target Price Change HKD 720.00") == {(2025, 8)}
+    assert months("Licenses granted Feb-24; results on 13 Mar 2026") == {(2024, 2), (2026, 3)}
+    assert months("2025年12月-2026年2月，成交均价降幅收窄") == {(2025, 12), (2026, 2)}
+    assert months("As of December 31, 2022") == {(2022, 12)}
+    assert months("Mayo Clinic 2025, Marriott 2024, FY2025, Mar 2025E") == set()  # names and estimates are no months
