@@ -220,7 +220,7 @@ def _with_scope(filters: Filters | None, follow: FollowUp) -> Filters | None:
 def _scope_dict(retrieval: Retrieval, follow: FollowUp) -> dict[str, Any]:
     if retrieval.scope is not None:
         scope = retrieval.scope
-        return {"doc_ids": list(scope.doc_ids), "matched": scope.matched, "label": scope.label, "named": scope.named}
+        return {"doc_ids": list(scope.doc_ids), "matched": scope.matched, "label": scope.label}
     return dict(follow.scope or {})
 
 

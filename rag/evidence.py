@@ -95,9 +95,6 @@ def make_evidence(question: str, hits: tuple[Hit, ...] | list[Hit], *, extra_ter
     terms, framing = _framed(question_focus(question))
     matched = content_terms((scope or {}).get("matched", ""))
     terms = tuple(t for t in terms if t not in matched) or terms  # the scope already satisfies its name
-    # nor the words naming the asked report (周报, 策略, 智能驾驶): its cover page says them, its answer need not
-    named = (scope or {}).get("named", "").lower()
-    terms = tuple(t for t in terms if t not in named or t.isdigit()) or terms
     return Evidence(question, tuple(hits), language(question), terms, tuple(extra_terms), dict(scope or {}),
                     empty_reason, dict(weights or {}), previous, framing=framing)
 

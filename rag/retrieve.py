@@ -97,7 +97,6 @@ class Scope:
     matched: str  # the name found, e.g. "3M" or "四方科技"
     field: str  # where the library knows it from: company / publisher / title / source
     label: str  # the scoped documents' titles, for display
-    named: str = ""  # the scoped documents' titles and file names: the words a question names them by
 
 
 @dataclass(frozen=True)
@@ -529,8 +528,7 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     fields = list(dict.fromkeys(found[d.doc_id][1] for d in chosen))
     titles = [d.title for d in chosen]
     label = "; ".join(titles[:3]) + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
-    said = "\n".join(f"{d.title}\n{d.source}" for d in chosen)
-    return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label, said)
+    return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label)
 
 
 def _said(doc: Document, field: str, question: str, runs: set[str]) -> str:
