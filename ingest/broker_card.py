@@ -11,7 +11,6 @@ that no general library reads.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from ingest.analysts import PERSON_EN, analysts, not_a_person
@@ -47,7 +46,6 @@ _LISTED = re.compile(r"(?:股票代码|RIC|Reuters|Bloomberg)[^\n]{0,24}?(?<![\d
 
 def broker_card(pages: Sequence[str], source: str, info: dict[str, str]) -> dict[str, str]:
     """The card of a broker report under :data:`rag.types.META_KEYS` names ("" for what is not stated)."""
-    pages = [_unradical(page) for page in pages]
     first = pages[0] if pages else ""
     named = named_file(source)
     company, ticker = covered(first, named)
@@ -267,8 +265,3 @@ def _kind_in(text: str) -> str:
 
 def _squash(text: str) -> str:
     return re.sub(r"[\s\W_]+", "", text)
-
-
-def _unradical(text: str) -> str:
-    """Kangxi radicals some PDF fonts map CJK characters to (⽂ for 文) back to the characters."""
-    return re.sub(r"[\u2e80-\u2fdf]", lambda m: unicodedata.normalize("NFKC", m.group(0)), text)

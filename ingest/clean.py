@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ _WIDTH.update({code: None for code in range(0xF000, 0xF100)})
 _WIDTH.update({0xF0B7: "•", 0xF0A7: "▪", ord("\t"): "  "})
 # Control characters: a symbol font's glyph indices ("\x04\x05\x06\x07" for a header drawn in it) say nothing.
 _WIDTH.update({code: None for code in (*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F)})
+
+# Kangxi radicals and compatibility ideographs some PDF fonts map ideographs to (⽯油 for 石油, ⾏ for 行): the
+# ideographs they stand for, or no search finds the words.
+_WIDTH.update({code: unicodedata.normalize("NFKC", chr(code)) for code in (*range(0x2E80, 0x2FE0), *range(0xF900, 0xFB00))
+               if unicodedata.normalize("NFKC", chr(code)) != chr(code)})
 
 _WIDE = f"{CJK}\u3000-\u303f\uff00-\uffef"  # ideographs, CJK punctuation, full-width forms
 _WIDE_CHAR = re.compile(f"[{_WIDE}]")

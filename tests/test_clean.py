@@ -110,6 +110,7 @@ def test_normalisation_never_changes_numbers():
     ("投资建议： 强于大市（维持）", "投资建议：强于大市（维持）"),
     ("全角标点，。：；（）保持", "全角标点，。：；（）保持"),
     ("Online games\x04\x05\x06\x07 grew 20%\x7f", "Online games grew 20%"),  # a symbol font's glyph indices
+    ("LMNO 年代⽯油危机显⽰，美联储在主席阿瑟·伯恩斯时期", "LMNO 年代石油危机显示，美联储在主席阿瑟·伯恩斯时期"),  # Kangxi radicals
 ])
 def test_width_and_chinese_spacing(raw, expected):
     assert clean_pages([raw], "txt") == [expected]
