@@ -97,6 +97,14 @@ class Scope:
     matched: str  # the name found, e.g. "3M" or "四方科技"
     field: str  # where the library knows it from: company / publisher / title / source
     label: str  # the scoped documents' titles, for display
+    spans: tuple[str, ...] = ()  # what of the question names them ("银河证券", "大类资产周报"), longest first
+
+    def unnamed(self, question: str) -> str:
+        """The question without the words that name the scoped reports: inside them, those discriminate
+        nothing, and their cover page says them all."""
+        for span in self.spans:
+            question = question.replace(span, " ")
+        return question
 
 
 @dataclass(frozen=True)
@@ -161,10 +169,13 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
         kinds = (*kinds, Kind.BOILERPLATE)
     mask = index.mask(restrict, kinds)
     clock.lap("index")
-    tokens = query_terms(asked) + [t for extra in extra_terms for t in terms(extra)]
-    if scope is not None:  # inside the scoped documents their own name discriminates nothing
+    own = query_terms(asked)
+    inherited = [t for extra in extra_terms for t in terms(extra)]
+    if scope is not None:  # inside the scoped documents their own names discriminate nothing
         named = set(terms(scope.matched))
-        tokens = [t for t in tokens if t not in named] or tokens
+        own = [t for t in query_terms(scope.unnamed(asked)) if t not in named] or own
+        inherited = [t for t in inherited if t not in named]
+    tokens = own + inherited
     lexical = _in_period(index, _lexical(index, tokens, query, ranking), query, allowed, ranking.period)
     lexical = _named_figures_first(index, lexical, question, mask)
     clock.lap("bm25")
@@ -475,6 +486,7 @@ _NOT_ISSUERS = frozenset("usd rmb hkd eur gaap ceo cfo ipo esg sec etf ttm ytd y
 _FILE_PARTS = re.compile(r"[-_：:\s]+")  # a file name's parts: date, publisher, series, title
 _BRACKETED = re.compile(r"（[^）]*）|\([^)]*\)|《|》")
 _MIN_SERIES = 4  # "策略周报"; shorter parts (点评) name no report
+_QUOTED = re.compile(r"《([^》]+)》|（([^）]+)）|\(([^)]+)\)|“([^”]+)”")  # 《…》, （…）, “…”
 _MIN_ZH_PREFIX = 4  # "贵州茅台" for 贵州茅台酒股份有限公司; shorter prefixes (四方) collide with ordinary words
 
 
@@ -495,6 +507,15 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
                 matched_by.setdefault(doc.doc_id, set()).add(name.field)
                 if len(name.said) > len(found.get(doc.doc_id, ("", ""))[0]):
                     found[doc.doc_id] = (name.said, name.field)
+    # a part of a title in brackets or quotes names the report too: "东吴证券策略周评《外部扰动下》"
+    quoted = [q for m in _QUOTED.finditer(question) if len(q := m.group(m.lastindex or 0)) >= _MIN_SERIES
+              and is_mostly_cjk(q)]
+    for doc in documents:
+        for part in quoted:
+            if part in doc.title or part in doc.source:
+                matched_by.setdefault(doc.doc_id, set()).add("title")
+                if len(part) > len(found.get(doc.doc_id, ("", ""))[0]):
+                    found[doc.doc_id] = (part, "title")
     if not found:  # short forms in capitals: "MGM" for MGM Resorts, "JPM" for JPMorgan, "AMEX" for American Express
         for short in _short_forms(question):
             for doc in documents:
@@ -528,7 +549,10 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     fields = list(dict.fromkeys(found[d.doc_id][1] for d in chosen))
     titles = [d.title for d in chosen]
     label = "; ".join(titles[:3]) + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
-    return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label)
+    spans = {n.said for d in chosen for n in _names(d) if n.cjk and n.key in question}
+    spans |= {q for q in quoted if any(q in d.title or q in d.source for d in chosen)}
+    return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label,
+                 tuple(sorted(spans, key=lambda span: (-len(span), span))))
 
 
 def _said(doc: Document, field: str, question: str, runs: set[str]) -> str:

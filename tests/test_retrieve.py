@@ -254,6 +254,32 @@ def test_a_report_is_also_named_by_the_series_its_file_name_gives():
     assert detect_scope("国金证券对阳光电源的看法", docs).matched == "国金证券, 阳光电源"
 
 
+def test_the_words_naming_the_scoped_report_do_not_rank_its_cover_first(tmp_path, embedder):
+    source = "20260405-银河证券-银河证券策略周报：市场“矛”与“盾”的关键仍在原油.pdf"
+    title = "市场“矛”与“盾”的关键仍在原油"
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    texts = [(1, f"银河证券 策略周报 {title} 本周全A指数估值回落，原油价格仍是市场的关键。"),
+             (8, "表1：本周一级行业估值及其分位数 行业名称 PE(TTM)(倍) 电子 62.00 计算机 55.10 医药 30.20")]
+    chunks = [Chunk(chunk_id=f"yh:{i}", doc_id="yh", ordinal=i, text=text, source=source, page=page, page_end=page)
+              for i, (page, text) in enumerate(texts)]
+    library.store.add_chunks(chunks, library.embedder.encode([c.text for c in chunks]))
+    library.store.put_document(Document(doc_id="yh", source=source, path=source, pages=8, chunks=2,
+                                        ingested_at="2026-04-05T00:00:00+00:00", fmt="pdf",
+                                        meta={"publisher": "银河证券", "title": title}))
+    question = "银河证券策略周报（“矛”与“盾”的关键仍在原油）的一级行业估值表中，电子行业当前的PE(TTM)是多少倍？"
+    result = retrieve(library, question, k=2)
+    assert result.scope is not None and result.scope.spans == ("“矛”与“盾”的关键仍在原油", "策略周报", "银河证券")
+    unnamed = result.scope.unnamed(question)
+    assert "一级行业估值表" in unnamed and not any(word in unnamed for word in ("银河", "周报", "原油"))
+    assert [h.chunk.page for h in result.hits] == [8, 1]  # the cover says the name, not the table
+    # a part of the title in brackets names the report even when the series is worded otherwise
+    docs = [_doc("dw", "20260405-东吴证券-东吴证券每周主题、产业趋势交易复盘和展望：除了OCS和创新药，还能关注什么？.pdf",
+                 publisher="东吴证券", title="除了OCS和创新药，还能关注什么？"),
+            _doc("dw2", "20260406-东吴证券-东吴证券固收周报：周观，债市主线交易逻辑并未清晰.pdf", publisher="东吴证券")]
+    scoped = detect_scope("东吴证券每周主题与产业趋势复盘（除了OCS和创新药）里，科创50的PE-TTM是多少倍？", docs)
+    assert scoped.doc_ids == ("dw",) and scoped.spans == ("除了OCS和创新药", "东吴证券")
+
+
 def test_finance_vocabulary_finds_line_items_the_question_does_not_say(shared):
     capex = retrieve(shared, "What was 3M's capex in 2018?")
     assert ids(capex)[0] == "3m18:0"  # "Purchases of property, plant and equipment"
