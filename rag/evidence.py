@@ -52,8 +52,9 @@ _ASKING_WORDS = frozenset(
     "列出 列举 举例 例子 说明 含义 意味 具体 大致 体现 包含 涉及 出自 来自 撰写 给出 给予 方面 一下".split()
 )
 # Words that frame what is asked: a superlative (最长, 最早: the passage states the value, "长达 60s"), a count
-# (两位, 一项, 各家), "this time" (这次), and the time, comparison or source around a figure (之前, 通常, 大约,
-# 相比, 根据, 截至). Evidence where a passage says them ("截至4月3日"), no cost where it does not.
+# (两位, 一项, 各家), "this time" (这次), the time, comparison or source around a figure (之前, 通常, 大约,
+# 相比, 根据, 截至, 眼下), and where the report prints it ("引用IEA数据的表格里": a table row says none of
+# that). Evidence where a passage says them ("截至4月3日"), no cost where it does not.
 _FRAMING = re.compile(r"^(?:最[长大高低多少早快小强]|[这那该本此][次项位家]|[一两二三四五六七八九十几]+[位项家种]|各[家位项])$")
 # Nouns that name the kind of answer asked for, not what it is about: "宽屏视频规格是多少" is answered by
 # "宽屏 1920x1080p 视频", "提升幅度" by "+16.9%", "哪些内容" by the list itself. A report states the value
@@ -62,7 +63,8 @@ _ANSWER_KIND_WORDS = frozenset(
     "内容 规格 尺寸 大小 幅度 程度 范围 情况 方式 方法 形式 类型 种类 类别 名称 名字 特点 特征 数值 水平".split()
 )
 _FRAMING_WORDS = frozenset(
-    "之前 以前 此前 之后 以后 以往 通常 往往 大约 大概 左右 相比 相对 相较 根据 按照 依据 截至 截止 目前 当前 现在".split()
+    "之前 以前 此前 之后 以后 以往 通常 往往 大约 大概 左右 相比 相对 相较 根据 按照 依据 截至 截止 目前 当前 现在 眼下"
+    " 表格 图表 引用".split()
 ) | _ANSWER_KIND_WORDS
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
 _SPACE = re.compile(r"\s+")

@@ -394,6 +394,9 @@ def test_words_that_only_ask_are_not_evidence_terms():
     assert key_terms("这次下调之前，各家给出的目标价大约是多少？") == ("下调", "目标", "标价", "目标价")
     assert key_terms("与2018年相比，注册会计师是哪两位？") == ("2018", "注册", "会计", "会计师")
     assert key_terms("2019年最后一个交易日的收盘价是多少？")[:3] == ("2019", "最后", "一个")  # a date, not a frame
+    # where the report prints it frames the question: the table row says none of it
+    assert key_terms("国金证券引用IEA数据的表格里，沙特眼下的原油出口是多少？") == ("国金", "证券", "iea", "数据", "沙特", "原油",
+                                                                  "出口")
 
 
 def test_a_noun_naming_the_kind_of_answer_frames_the_question():
