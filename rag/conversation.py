@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rag.terms import content_terms
+from rag.terms import MONTH_NAME, content_terms
 from rag.text import tokenize
 from rag.types import Answer
 
@@ -27,9 +27,7 @@ _OPENERS = re.compile(
 )
 _PRONOUNS_EN = re.compile(r"\b(it|its|they|them|their|that|this|those|these|same|the company)\b", re.I)
 _WORD = r"(?:[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|\d+[A-Za-z]+[A-Za-z0-9]*)"
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
-          r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?")
-_PERIOD = rf"(?:(?:FY|CY|Q[1-4]|H[12])\d*\b|{_MONTH}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?\b,?)?(?:\s+(?:19|20)\d{{2}}\b)?)"
+_PERIOD = rf"(?:(?:FY|CY|Q[1-4]|H[12])\d*\b|{MONTH_NAME}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?\b,?)?(?:\s+(?:19|20)\d{{2}}\b)?)"
 _PERIODS = re.compile(rf"(?<![A-Za-z0-9]){_PERIOD}")
 # A name with its version and model words: "Gemini 1.5 Pro", "Claude 3", "GPT-4"; not a year or a period.
 _LATIN_NAME = re.compile(

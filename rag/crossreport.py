@@ -81,7 +81,7 @@ def cross_report(asked: CrossQuestion, docs: dict[str, Document], tables_of: Cal
     cells = _Cells(asked, docs, pages)
     rows = [cells.row(r, forecasts.get(r.doc_id), moves[r.doc_id]) for r in reports]
     if not rows and asked.brokers and not asked.across:
-        return None  # the named broker's reports state no such thing on their cards: their passages may
+        return None  # no card of the named broker's reports says it: its pages may (a target-price history)
     missing = _unstated(asked, rows)
     if missing:
         return _refusal(asked, missing, len(covering))

@@ -20,7 +20,7 @@ from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
     "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
-    "finance_terms", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
+    "MONTH_NAME", "finance_terms", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
     "vocabulary",
 ]
 
@@ -125,15 +125,17 @@ def quarters(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
-_MONTH_SPELLED = frozenset(calendar.month_name[1:]) | frozenset(calendar.month_abbr[1:]) | {"Sept"}
-_MONTH_WORD = r"(?P<name>(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*)\.?"
-# A month of a year as reports print it: "August 2025", "14 Aug 2025", "Aug-25", "08/14/2025", "2025-08", "2025年8月".
+# A month's name as reports print it ("August", "Aug.", "Sept"), and a month of a year in any of the ways they
+# print one: "August 2025", "14 Aug 2025", "Aug-25", "08/14/2025", "2025-08", "2025年8月".
+MONTH_NAME = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+              r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?")
 _MONTHS = (
-    re.compile(rf"\b{_MONTH_WORD}\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(?P<year>(?:19|20)\d{{2}})\b", re.I),
-    re.compile(rf"\b{_MONTH_WORD}[-']\s?(?P<yy>\d{{2}})\b", re.I),
+    re.compile(rf"\b(?P<name>{MONTH_NAME})\s*(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(?P<year>(?:19|20)\d{{2}})\b", re.I),
+    re.compile(rf"\b(?P<name>{MONTH_NAME})[-']\s?(?P<yy>\d{{2}})\b", re.I),
     re.compile(r"(?<![\d/])(?P<month>\d{1,2})/\d{1,2}/(?P<year>(?:19|20)\d{2})(?!\d)"),
     re.compile(r"(?<!\d)(?P<year>(?:19|20)\d{2})\s*(?:[-/.]|年)\s*(?P<month>\d{1,2})(?:\s*月|(?![\d.]))"),
 )
+_MONTH_ABBR = [m.lower() for m in calendar.month_abbr]
 
 
 def months(text: str) -> set[tuple[int, int]]:
@@ -142,12 +144,7 @@ def months(text: str) -> set[tuple[int, int]]:
     for pattern in _MONTHS:
         for match in pattern.finditer(text):
             parts = match.groupdict()
-            if parts.get("name"):
-                if parts["name"].capitalize() not in _MONTH_SPELLED:
-                    continue
-                month = list(calendar.month_abbr).index(parts["name"][:3].capitalize())
-            else:
-                month = int(parts["month"])
+            month = _MONTH_ABBR.index(parts["name"][:3].lower()) if parts.get("name") else int(parts["month"])
             year = int(parts["year"]) if parts.get("year") else 2000 + int(parts["yy"])
             if 1 <= month <= 12:
                 found.add((year, month))
@@ -275,9 +272,7 @@ _STANDING_TEXT = re.compile(r"免责|(?:分析师|重要|法律|一般|特别)�
 # A broker's earlier targets and ratings: the history its disclosures print ("08/14/2025 Buy, Target Price Change
 # HKD 720.00"), asked by a past month or a word for earlier ones.
 _TARGET_OR_RATING = re.compile(r"目标价|评级|\btarget\b|\bprice objective\b|\brating\b", re.I)
-_HISTORY = re.compile(r"历史|此前|之前|上次|曾经|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月|\bhistory\b|\bprevious\b|\bprior\b|\bearlier\b"
-                      r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-                      r"\s+(?:19|20)\d{2}\b", re.I)
+_HISTORY = re.compile(r"历史|此前|之前|上次|曾经|\bhistory\b|\bprevious\b|\bprior\b|\bearlier\b", re.I)
 
 
 def asks_standing_text(question: str) -> bool:
@@ -286,7 +281,7 @@ def asks_standing_text(question: str) -> bool:
     history of its targets and ratings ("What target did Deutsche Bank set in August 2025?")."""
     focus = question_focus(question)
     return bool((_RATING_WORD.search(focus) and _DEFINITION.search(focus)) or _STANDING_TEXT.search(focus)
-                or (_TARGET_OR_RATING.search(focus) and _HISTORY.search(focus)))
+                or bool(_TARGET_OR_RATING.search(focus) and (_HISTORY.search(focus) or months(focus))))
 
 
 @dataclass(frozen=True)
