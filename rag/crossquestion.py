@@ -67,6 +67,10 @@ _REVISION = re.compile(r"\b(?:changes?|changed|revis\w*|upgrad\w*|downgrad\w*|ra
                        r"increas\w*|reduc\w*)\b|(?<!经)调整|变化|变动|上调|下调|调高|调低|提高|降低", re.I)
 _UP = re.compile(r"\b(?:upgrad\w*|rais\w*|increas\w*|lift\w*)\b|上调|调高|提高", re.I)
 _DOWN = re.compile(r"\b(?:downgrad\w*|cut|cuts|lower\w*|reduc\w*)\b|下调|调低|降低", re.I)
+# English rating words that are also verbs, and the words around them that make them a rating
+_VERB_RATINGS = frozenset({"buy", "add", "hold", "sell", "reduce", "accumulate"})
+_RATING_BEFORE = re.compile(r"\b(?:an?|rated?|rating\s+of|(?:up|down)grade[sd]?\s+(?:\w+\s+)?to|cut\s+to)\s+$", re.I)
+_RATING_AFTER = re.compile(r"[\s-]*(?:ratings?|rated|calls?|recommendations?)\b", re.I)
 _QUANTITY = re.compile(r"多少|几[个家项年倍]|\bhow\s+(?:much|many)\b|\bwhat\s+(?:share|percentage|portion)\b", re.I)
 _CARD_TERMS = frozenset({"rating", "target_price", "forecast", "yoy_growth"})
 _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
@@ -189,8 +193,17 @@ def _ratings_asked(text: str) -> tuple[str, ...]:
 def _find(text: str, word: str) -> list[tuple[int, int]]:
     if word.isascii():
         pattern = rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])"
-        return [m.span() for m in re.finditer(pattern, text, re.I)]
+        return [m.span() for m in re.finditer(pattern, text, re.I)
+                if word not in _VERB_RATINGS or _as_rating(text, *m.span())]
     return [m.span() for m in re.finditer(re.escape(word), text)]
+
+
+def _as_rating(text: str, start: int, end: int) -> bool:
+    """Whether a rating word that is also a verb ("add", "buy", "hold") is said as a rating: capitalised ("Add"),
+    or after "a", "rated", "upgraded to", or before "rating" ("a buy", "rated hold", "buy ratings"); "plan to
+    add GPUs" and "buy back shares" ask no rating."""
+    return (text[start].isupper() or bool(_RATING_BEFORE.search(text[:start]))
+            or bool(_RATING_AFTER.match(text[end:])))
 
 
 def _mentions(text: str, name: str) -> bool:

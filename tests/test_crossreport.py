@@ -251,6 +251,7 @@ PUBLISHERS = ["中金公司", "J.P. Morgan", "国金证券"]
     ("What is the latest view on 腾讯?", ("rating", "target_price")),
     ("多少家券商覆盖阳光电源？", ("rating", "target_price")), ("How many brokers cover Tencent?", ("rating", "target_price")),
     ("How do brokers rate Tencent?", ("rating",)), ("Which of the brokers covering Tencent rate it a Buy?", ("rating",)),
+    ("Which brokers have buy ratings on Tencent?", ("rating",)), ("Who has Tencent at Add?", ("rating",)),
 ])
 def test_cross_report_questions_name_a_company_and_a_field(question, fields):
     asked = cross_question(question, FOUND, PUBLISHERS)
@@ -274,6 +275,8 @@ def test_a_broker_named_with_a_card_field_keeps_that_brokers_row(question, broke
     "What is the 2035 price target for Tencent?",  # reports state 12-month targets, no such year's
     "Which titles drove the growth of Tencent's domestic games revenue in 4Q25?",  # which titles, not brokers
     "What discount rate does J.P. Morgan use in its DCF of Tencent?",  # the noun "rate", not the verb
+    "How many GPUs does Tencent plan to add in 2026?",  # the verb "add", not the rating
+    "Will Tencent buy back more shares this year?",
 ])
 def test_one_brokers_forecast_no_field_or_an_unknown_company_is_not_cross_report(question):
     assert cross_question(question, FOUND, PUBLISHERS) is None
