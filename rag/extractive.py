@@ -66,7 +66,9 @@ _STATES_NUMBER = re.compile(
 _DATE = re.compile(r"(?<!\d)(?:(?:19|20)\d{2}\s*(?:年|[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?!\d))(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
                    r"|\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)")
 _ASKS_DATE = re.compile(r"几月|哪[一个]?月|几[日号]|哪[一]?天|什么时候|\bwhen\b|\bwhat (?:date|month|day)\b", re.I)
-_LIST_MARKER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）、]|\d{1,2}\.(?!\d))", re.M)  # "1、", "(2)", "3." opening a line
+# "1、", "(2)", "3." opening a line, and "1) …; 2) …", "：（1）…" numbering items inside one
+_LIST_MARKER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）、]|\d{1,2}\.(?!\d))|(?:(?<=[：:；;，,。])|(?<=[：:；;，,。]\s))[(（]?\d{1,2}[)）]"
+                          r"(?=\s*[^\W\d])", re.M)
 _SENTENCE_END = re.compile(r"[。！？.!?；;]\W*$")
 _FIGURE_LABEL = re.compile(r"(?:图表|图|表|附图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d+(?:[.-]\d+)*", re.I)
 _NAME_NUMBER = re.compile(r"\b[A-Z][A-Za-z\-]*\s?\d+(?:\.\d+)*\b|\b\d+(?:\.\d+)*\s?[A-Z][A-Za-z]*\b")

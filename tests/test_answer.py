@@ -349,6 +349,18 @@ def test_a_list_number_opening_a_line_is_no_number_stated():
     assert extractive(make_evidence("冷冻设备行业的市场集中度有多少？", [Hit(stated, 0.03)])).answerable
 
 
+def test_items_numbered_inside_a_sentence_are_no_number_stated():
+    text = ("We see several directions for monetization: 1) Tencent Cloud should benefit from demand for computing "
+            "power; 2) users are developing a willingness to pay for tokens, and some users pay separately for "
+            "tokens consumed in the Claw product.")
+    chunk = Chunk("d:00000", "d", 0, text, "CMS.pdf", 3, 3, "", Kind.BODY)
+    question = "How many users pay separately for tokens used in Tencent's Claw product?"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert not result.answerable and "state no n" in result.reason
+    stated = replace(chunk, text=text.replace("some users", "1.2 million users"))
+    assert extractive(make_evidence(question, [Hit(stated, 0.03)])).answerable
+
+
 def test_a_figures_label_is_no_number_stated():
     caption = "图2：Polymarket 对美伊停火时间的预期图3：Polymarket 对美国派遣地面部队入侵伊朗的预期"  # values: in the chart
     chunk = Chunk("d:00000", "d", 0, caption, "weekly.pdf", 3, 3, "海外政治", Kind.FIGURE)
