@@ -65,6 +65,9 @@ _STATES_NUMBER = re.compile(
 # A date answers "when", not "how many": "2026年一季报预计披露家数" states no count of 家.
 _DATE = re.compile(r"(?<!\d)(?:(?:19|20)\d{2}\s*(?:年|[-/.]\d{1,2}(?:[-/.]\d{1,2})?(?!\d))(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)?"
                    r"|\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?)")
+# So does a year after a word for when: "during the course of 2026 and 2027", "by 2030" (not "has 2000 soldiers").
+_WHEN_YEAR = re.compile(r"\b((?:in|during|by|since|until|through|from|to|and|of|for|between|before|after|end)\s+)"
+                        r"(?:19|20)\d{2}\b(?![-.,]?\d)", re.I)
 _ASKS_DATE = re.compile(r"几月|哪[一个]?月|几[日号]|哪[一]?天|什么时候|\bwhen\b|\bwhat (?:date|month|day)\b", re.I)
 # "1、", "(2)", "3." opening a line, and "1) …; 2) …", "：（1）…" numbering items inside one
 _LIST_MARKER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）、]|\d{1,2}\.(?!\d))|(?:(?<=[：:；;，,。])|(?<=[：:；;，,。]\s))[(（]?\d{1,2}[)）]"
@@ -295,7 +298,7 @@ def _states_number(text: str, asked: set[str] | None = None, *, dates: bool = Tr
     says itself (``asked``, :func:`rag.text.number_key`), nor a date unless ``dates`` (the question asks when)."""
     bare = _FIGURE_LABEL.sub(" ", _LIST_MARKER.sub("", text))
     if not dates:
-        bare = _DATE.sub(" ", bare)
+        bare = _WHEN_YEAR.sub(r"\1 ", _DATE.sub(" ", bare))
     if asked:
         bare = NUMBER.sub(lambda m: " " if number_key(m.group().lstrip("$")) in asked else m.group(), bare)
     return _STATES_NUMBER.search(bare) is not None

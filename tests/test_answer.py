@@ -361,6 +361,15 @@ def test_items_numbered_inside_a_sentence_are_no_number_stated():
     assert extractive(make_evidence(question, [Hit(stated, 0.03)])).answerable
 
 
+def test_a_year_after_a_word_for_when_is_no_count_stated():
+    text = "Tencent is on track to expand its GPU capacity during the course of 2026 and 2027, benefiting Tencent Cloud."
+    chunk = Chunk("d:00000", "d", 0, text, "NOMURA.pdf", 2, 2, "", Kind.BODY)
+    question = "How many GPUs does Tencent plan to add to expand its capacity for Tencent Cloud?"
+    assert not extractive(make_evidence(question, [Hit(chunk, 0.03)])).answerable
+    counted = replace(chunk, text=text.replace("expand its GPU capacity", "add 200,000 GPUs"))
+    assert extractive(make_evidence(question, [Hit(counted, 0.03)])).answerable
+
+
 def test_a_figures_label_is_no_number_stated():
     caption = "图2：Polymarket 对美伊停火时间的预期图3：Polymarket 对美国派遣地面部队入侵伊朗的预期"  # values: in the chart
     chunk = Chunk("d:00000", "d", 0, caption, "weekly.pdf", 3, 3, "海外政治", Kind.FIGURE)
