@@ -500,22 +500,20 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     """
     found: dict[str, tuple[str, str]] = {}  # doc_id -> (name, field) of its longest matching name
     matched_by: dict[str, set[str]] = {}  # doc_id -> every field a name of it was matched by
+    spoken: dict[str, set[str]] = {}  # doc_id -> the Chinese names of it the question says, as said
     runs = _word_runs(question)
-    for doc in documents:
-        for name in _names(doc):
-            if name.key in question if name.cjk else name.key in runs:
-                matched_by.setdefault(doc.doc_id, set()).add(name.field)
-                if len(name.said) > len(found.get(doc.doc_id, ("", ""))[0]):
-                    found[doc.doc_id] = (name.said, name.field)
     # a part of a title in brackets or quotes names the report too: "东吴证券策略周评《外部扰动下》"
     quoted = [q for m in _QUOTED.finditer(question) if len(q := m.group(m.lastindex or 0)) >= _MIN_SERIES
               and is_mostly_cjk(q)]
     for doc in documents:
-        for part in quoted:
-            if part in doc.title or part in doc.source:
-                matched_by.setdefault(doc.doc_id, set()).add("title")
-                if len(part) > len(found.get(doc.doc_id, ("", ""))[0]):
-                    found[doc.doc_id] = (part, "title")
+        said = [(n.said, n.field) for n in _names(doc) if (n.key in question if n.cjk else n.key in runs)]
+        parts = [(part, "title") for part in quoted if part in doc.title or part in doc.source]
+        for name, where in said + parts:
+            matched_by.setdefault(doc.doc_id, set()).add(where)
+            if len(name) > len(found.get(doc.doc_id, ("", ""))[0]):
+                found[doc.doc_id] = (name, where)
+            if is_mostly_cjk(name):
+                spoken.setdefault(doc.doc_id, set()).add(name)
     if not found:  # short forms in capitals: "MGM" for MGM Resorts, "JPM" for JPMorgan, "AMEX" for American Express
         for short in _short_forms(question):
             for doc in documents:
@@ -549,8 +547,7 @@ def detect_scope(question: str, documents: Sequence[Document]) -> Scope | None:
     fields = list(dict.fromkeys(found[d.doc_id][1] for d in chosen))
     titles = [d.title for d in chosen]
     label = "; ".join(titles[:3]) + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
-    spans = {n.said for d in chosen for n in _names(d) if n.cjk and n.key in question}
-    spans |= {q for q in quoted if any(q in d.title or q in d.source for d in chosen)}
+    spans = set().union(*(spoken.get(d.doc_id, ()) for d in chosen))
     return Scope(tuple(d.doc_id for d in chosen), ", ".join(names), ", ".join(fields), label,
                  tuple(sorted(spans, key=lambda span: (-len(span), span))))
 
