@@ -11,6 +11,9 @@ Procedure (``python -m eval.fit``; docs/results.md records a run):
 3. The winner and the current defaults are then scored on the test half, which took no part in the
    choice, and on everything.
 
+A weight added later is fitted alone, the others as they are: ``--grid coverage=0,0.1,0.2`` (repeatable)
+replaces the grid.
+
 A set is ``NAME=DATASET.jsonl@LIBRARY[:noscope]``: ``noscope`` asks every question of the whole library
 (FinanceBench's one shared store), otherwise questions keep their document scope.
 """
@@ -34,7 +37,7 @@ from rag.library import Library
 from rag.retrieve import Ranking, retrieve
 from rag.settings import Settings
 
-__all__ = ["EvalSet", "GRID", "calibration", "fit", "measure"]
+__all__ = ["EvalSet", "GRID", "calibration", "fit", "measure", "parse_grid"]
 
 GRID = {"dense": (0.5, 1.0, 1.5), "page": (0.0, 0.5), "page_rest": (0.0,),
         "expansion": (0.0, 0.3), "statement": (0.25, 0.5, 1.0), "translation": (0.5, 1.0), "caption": (1.0, 0.5)}
@@ -107,13 +110,18 @@ def parse_set(spec: str) -> tuple[str, Path, Path, bool]:
     return name, Path(dataset), Path(path), flag != "noscope"
 
 
-def run_cli(prog: str, doc: str, work: Callable[[list[str]], dict], argv: Sequence[str] | None) -> int:
-    """The command line both fits share: sets in, the report as JSON out (and to ``--out``)."""
+def run_cli(prog: str, doc: str, work: Callable[[argparse.Namespace], dict], argv: Sequence[str] | None,
+            *, grid: bool = False) -> int:
+    """The command line both fits share: sets in, the report as JSON out (and to ``--out``); with ``grid``,
+    ``--grid FIELD=V1,V2`` (repeatable) fits those fields alone, the others at their defaults."""
     parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="NAME=DATASET.jsonl@LIBRARY[:noscope]")
     parser.add_argument("--out", type=Path, help="write the report as JSON here")
+    if grid:
+        parser.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2",
+                            help="fit only these Ranking fields over these values (default: the whole GRID)")
     args = parser.parse_args(argv)
-    text = json.dumps(work(args.sets), ensure_ascii=False, indent=1)
+    text = json.dumps(work(args), ensure_ascii=False, indent=1)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     print(text)
@@ -130,7 +138,19 @@ def _load(spec: str) -> EvalSet:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli("python -m eval.fit", __doc__ or "", lambda specs: fit([_load(s) for s in specs]), argv)
+    return run_cli("python -m eval.fit", __doc__ or "",
+                   lambda args: fit([_load(s) for s in args.sets], parse_grid(args.grid) or GRID), argv, grid=True)
+
+
+def parse_grid(specs: Sequence[str]) -> dict[str, tuple[float, ...]]:
+    """``["coverage=0,0.1,0.2"]`` -> ``{"coverage": (0.0, 0.1, 0.2)}``: the fields of one fit at a time."""
+    grid = {}
+    for spec in specs:
+        name, _, values = spec.partition("=")
+        if name not in Ranking.__dataclass_fields__ or not values:
+            raise SystemExit(f"--grid {spec}: expected FIELD=V1,V2,... with a field of rag.retrieve.Ranking")
+        grid[name] = tuple(float(v) for v in values.split(","))
+    return grid
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ def _measure_all(specs: list[str]) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_cli("python -m eval.fit_gate", __doc__ or "", _measure_all, argv)
+    return run_cli("python -m eval.fit_gate", __doc__ or "", lambda args: _measure_all(args.sets), argv)
 
 
 if __name__ == "__main__":

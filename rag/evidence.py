@@ -8,19 +8,27 @@ are calibrated on our own question sets, which no library knows.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from rag import prompts
 from rag.conversation import entities
 from rag.lexicon import said_otherwise
 from rag.library import Library
-from rag.terms import YEAR, Place, content_terms, finance_terms, language, places, question_focus, subject
+from rag.terms import (
+    YEAR,
+    Place,
+    content_terms,
+    finance_terms,
+    framed_terms,
+    key_terms,
+    language,
+    places,
+    question_focus,
+    subject,
+)
 from rag.types import Answer, Chunk, Hit
 from rag.verify import coverage, missing_terms
 
@@ -44,28 +52,6 @@ RENDERED = 1.0
 # Report metadata that ingestion found, and the words a question uses for it: a passage quoting the value
 # ("投资建议：强于大市（维持）") answers "评级" although the report labels the value otherwise.
 FIELD_WORDS = {"rating": ("评级", "投资评级", "rating")}
-# Words that ask rather than name what is asked about: interrogatives with a measure word (几项, 多长时间),
-# "this report" (这篇, 那份), and verbs of asking (列出, 说明, 撰写). Absent from the passages that answer,
-# they would weigh as the rarest words of the question. Hand-written: no library lists question phrasing.
-_ASKING = re.compile(r"^(?:几.|哪.|多[少长大久高快远].*|[这该本此那][篇份])$")
-_ASKING_WORDS = frozenset(
-    "列出 列举 举例 例子 说明 含义 意味 具体 大致 体现 包含 涉及 出自 来自 撰写 给出 给予 方面 一下".split()
-)
-# Words that frame what is asked: a superlative (最长, 最早: the passage states the value, "长达 60s"), a count
-# (两位, 一项, 各家), "this time" (这次), the time, comparison or source around a figure (之前, 通常, 大约,
-# 相比, 根据, 截至, 眼下), and where the report prints it ("引用IEA数据的表格里": a table row says none of
-# that). Evidence where a passage says them ("截至4月3日"), no cost where it does not.
-_FRAMING = re.compile(r"^(?:最[长大高低多少早快小强]|[这那该本此][次项位家]|[一两二三四五六七八九十几]+[位项家种]|各[家位项])$")
-# Nouns that name the kind of answer asked for, not what it is about: "宽屏视频规格是多少" is answered by
-# "宽屏 1920x1080p 视频", "提升幅度" by "+16.9%", "哪些内容" by the list itself. A report states the value
-# and rarely the noun, so the noun, rare in reports, would weigh most of all when absent. They frame.
-_ANSWER_KIND_WORDS = frozenset(
-    "内容 规格 尺寸 大小 幅度 程度 范围 情况 方式 方法 形式 类型 种类 类别 名称 名字 特点 特征 数值 水平".split()
-)
-_FRAMING_WORDS = frozenset(
-    "之前 以前 此前 之后 以后 以往 通常 往往 大约 大概 左右 相比 相对 相较 根据 按照 依据 截至 截止 目前 当前 现在 眼下"
-    " 表格 图表 引用".split()
-) | _ANSWER_KIND_WORDS
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*")
 _SPACE = re.compile(r"\s+")
 
@@ -94,49 +80,19 @@ def make_evidence(question: str, hits: tuple[Hit, ...] | list[Hit], *, extra_ter
                   scope: dict[str, Any] | None = None, empty_reason: str = "",
                   weights: dict[str, float] | None = None, previous: str = "") -> Evidence:
     """Evidence from a question and hits in fused order (used by :func:`answer_stream` and by tests)."""
-    terms, framing = _framed(question_focus(question))
+    terms, framing = framed_terms(question_focus(question))
     matched = content_terms((scope or {}).get("matched", ""))
     terms = tuple(t for t in terms if t not in matched) or terms  # the scope already satisfies its name
     return Evidence(question, tuple(hits), language(question), terms, tuple(extra_terms), dict(scope or {}),
                     empty_reason, dict(weights or {}), previous, framing=framing)
 
 
-def key_terms(question: str) -> tuple[str, ...]:
-    """The question's content words without those that only ask, nor their sub-words (时间 of 多长时间)."""
-    return _framed(question)[0]
-
-
-def _framed(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """:func:`key_terms`, and the words among the rest that frame the question (both none when nothing is left)."""
-    terms = content_terms(question)
-    framing = tuple(t for t in terms if _FRAMING.match(t) or t in _FRAMING_WORDS)
-    asking = [t for t in terms if _ASKING.match(t) or t in _ASKING_WORDS] + list(framing)
-    kept = tuple(t for t in terms if not any(t in a for a in asking))
-    return (kept, framing) if kept else (terms, ())
-
-
 def term_stats(library: Library, terms: tuple[str, ...]) -> tuple[dict[str, float], tuple[str, ...]]:
-    """IDF of each term over the library's chunks (the BM25 index's statistics), and the terms no chunk has.
-
-    Rare words weigh more; a word no chunk contains gets the highest weight, so a question whose specific
-    words are missing from the library (目标价, training cost) cannot pass the gate on its common words.
-    """
+    """IDF of each term over the library's chunks, and the terms no chunk has
+    (:meth:`rag.index.SearchIndex.term_weights`)."""
     from rag.index import open_index
-    from rag.index import terms as index_terms
 
-    index = open_index(library.store, library.settings.library)
-    total = len(index)
-    weights, unseen = {}, []
-    for term in terms:
-        tokens = index_terms(term)
-        if len(tokens) == 1:  # read off the index, no scoring pass over every chunk
-            df = index.doc_freq(tokens[0])
-        else:
-            df = int(np.count_nonzero(index.scores(tokens) > 0)) if total and tokens else 0
-        weights[term] = math.log((total + 1) / (df + 0.5))
-        if not df:
-            unseen.append(term)
-    return weights, tuple(unseen)
+    return open_index(library.store, library.settings.library).term_weights(terms)
 
 
 def refusal(evidence: Evidence, key: str, mode: str, **fill: Any) -> Answer:

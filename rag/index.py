@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import operator
 import os
 import re
@@ -145,6 +146,26 @@ class SearchIndex:
         token = self.bm25.vocab_dict[term]
         indptr = self.bm25.scores["indptr"]
         return int(indptr[token + 1] - indptr[token])
+
+    def term_weights(self, words: Sequence[str]) -> tuple[dict[str, float], tuple[str, ...]]:
+        """IDF of each word over the chunks, ``log((N + 1) / (df + 0.5))``, and the words no chunk has.
+
+        Rare words weigh more; a word no chunk contains gets the highest weight, so a question whose specific
+        words are missing from the library (目标价, training cost) cannot pass the gate on its common words.
+        A word the tokenizer splits ("目标价") counts the chunks holding all of its tokens' scores.
+        """
+        total = len(self)
+        weights, unseen = {}, []
+        for word in words:
+            tokens = terms(word)
+            if len(tokens) == 1:  # read off the index, no scoring pass over every chunk
+                df = self.doc_freq(tokens[0])
+            else:
+                df = int(np.count_nonzero(self.scores(tokens) > 0)) if total and tokens else 0
+            weights[word] = math.log((total + 1) / (df + 0.5))
+            if not df:
+                unseen.append(word)
+        return weights, tuple(unseen)
 
     def search(
         self, query_tokens: Sequence[str], k: int, mask: np.ndarray | None = None

@@ -27,13 +27,16 @@ from rag.terms import (
     asks_standing_text,
     content_terms,
     is_mostly_cjk,
+    key_terms,
     quarters,
     vocabulary,
 )
 from rag.text import cjk_ratio
 from rag.types import Document, Hit, Kind
+from rag.verify import coverage
 
 RRF_K = 60
+RESCORED = 5  # fused chunks re-ordered by their coverage of the question's key terms (Ranking.coverage)
 MIN_DENSE_WEIGHT = 0.01
 READABLE_QUESTION = 0.9  # share of a question's tokens the model must know for its dense list to count
 DEFAULT_KINDS = (Kind.BODY, Kind.FIGURE, Kind.TABLE)
@@ -74,7 +77,9 @@ class Ranking:
     characters, so it outranks that passage, yet states no more than its title; a chunk of a report for a
     quarter the question names ("Q2 of FY2024": the 10-Q for it) has its BM25 score raised by the share
     ``period``; ``lexicon`` weighs, for each word of the question's own language, its renderings in the other
-    language (:mod:`rag.lexicon`: "generated" → 生成, 视频理解 → "video understanding"), best rendering per word.
+    language (:mod:`rag.lexicon`: "generated" → 生成, 视频理解 → "video understanding"), best rendering per word;
+    the first :data:`RESCORED` fused chunks are re-ordered by their fused score plus ``coverage`` times their
+    weighted coverage of the question's key terms (:func:`_by_coverage`; the top five stay the top five).
     """
 
     dense: float = 0.5
@@ -87,6 +92,7 @@ class Ranking:
     period: float = 0.5  # BM25 of the reports for a quarter the question names
     lexicon: float = 0.1  # each question word's renderings in the other language (rag.lexicon)
     focus: bool = True  # search with the question's interrogative sentences, not its instructions
+    coverage: float = 0.1  # fitted in the eleventh round (docs/results.md, "Fitting the ranking")
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,8 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
         inherited = [t for t in inherited if t not in named]
     tokens = own + inherited
     lexical = _in_period(index, _lexical(index, tokens, query, ranking), query, allowed, ranking.period)
-    lexical = _named_figures_first(index, lexical, question, mask)
+    captioned = _named_figures_first(index, lexical, question, mask)
+    figure_named, lexical = captioned is not lexical, captioned
     clock.lap("bm25")
     dense = None
     if embedding is not None:
@@ -196,6 +203,8 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
         "bm25": 1.0, "page_bm25": ranking.page, "dense": weights["dense"] * ranking.dense,
         "page_dense": weights["dense"] * ranking.dense * ranking.page})
     fused = _one_per_page(index, [f for f in fused if f[1] > 0])
+    if ranking.coverage and fused and not figure_named:  # a figure named by its label stays first
+        fused = _by_coverage(index, fused, query.focus, scope, ranking.coverage)
     clock.lap("fuse")
     reranker = library.settings.reranker
     pool = fused[: max(_RERANK_POOL if reranker else 0, k)]
@@ -210,6 +219,28 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
     reason = "" if hits else _why_empty(index, tokens, scope)
     weights = {"dense": weights["dense"] * ranking.dense, "bm25": 1.0}
     return Retrieval(tuple(hits[:k]), scope, weights, reason, clock.done())
+
+
+def _by_coverage(index: SearchIndex, fused: list[tuple[str, float, dict[str, int]]], question: str,
+                 scope: Scope | None, weight: float) -> list[tuple[str, float, dict[str, int]]]:
+    """The first :data:`RESCORED` of ``fused`` in the order of their fused score (as a share of the first's)
+    plus ``weight`` times the IDF-weighted share of the question's key terms that their heading and text say
+    (:func:`rag.verify.coverage`, as the evidence gate reads them), each page's first chunk still before any
+    page's second; the rest as they were.
+
+    Reciprocal rank fusion knows ranks only: a chunk first in the dense list and fourth in BM25's outranks
+    the one BM25 put first, although only the latter says the question's rarest word ("WACC", 弱点).
+    """
+    keys = key_terms(question)
+    if scope is not None:  # the scoped report's own name is satisfied already
+        named = set(content_terms(scope.matched))
+        keys = tuple(t for t in keys if t not in named) or keys
+    idf = index.term_weights(keys)[0]
+    head = fused[:RESCORED]
+    texts = {c.chunk_id: f"{c.section}\n{c.text}" for c in index.chunks([cid for cid, _, _ in head])}
+    first = head[0][1]
+    order = sorted(head, key=lambda f: -(f[1] / first + weight * coverage(keys, texts.get(f[0], ""), idf)))
+    return _one_per_page(index, order) + fused[RESCORED:]
 
 
 def query_terms(question: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Question analysis, once: language, years, Latin names, and the finance terms a question asks for.
+"""Question analysis, once: language, years, Latin names, key terms, and the finance terms a question asks for.
 
 Ground floor of ``rag``: retrieval, the evidence gate and the answerers read the :class:`Query` built
 here instead of re-deriving its pieces. The finance vocabulary is data (``rag/data/finance_terms.toml``):
@@ -20,7 +20,7 @@ from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
     "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
-    "MONTH_NAME", "finance_terms", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
+    "MONTH_NAME", "finance_terms", "framed_terms", "key_terms", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
     "vocabulary",
 ]
 
@@ -348,3 +348,41 @@ def finance_terms(question: str) -> tuple[FinanceTerm, ...]:
             found.setdefault(term.name, term)
             text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end():]
     return tuple(found.values())
+
+
+# Words that ask rather than name what is asked about: interrogatives with a measure word (几项, 多长时间),
+# "this report" (这篇, 那份), and verbs of asking (列出, 说明, 撰写). Absent from the passages that answer,
+# they would weigh as the rarest words of the question. Hand-written: no library lists question phrasing.
+_ASKING = re.compile(r"^(?:几.|哪.|多[少长大久高快远].*|[这该本此那][篇份])$")
+_ASKING_WORDS = frozenset(
+    "列出 列举 举例 例子 说明 含义 意味 具体 大致 体现 包含 涉及 出自 来自 撰写 给出 给予 方面 一下".split()
+)
+# Words that frame what is asked: a superlative (最长, 最早: the passage states the value, "长达 60s"), a count
+# (两位, 一项, 各家), "this time" (这次), the time, comparison or source around a figure (之前, 通常, 大约,
+# 相比, 根据, 截至, 眼下), and where the report prints it ("引用IEA数据的表格里": a table row says none of
+# that). Evidence where a passage says them ("截至4月3日"), no cost where it does not.
+_FRAMING = re.compile(r"^(?:最[长大高低多少早快小强]|[这那该本此][次项位家]|[一两二三四五六七八九十几]+[位项家种]|各[家位项])$")
+# Nouns that name the kind of answer asked for, not what it is about: "宽屏视频规格是多少" is answered by
+# "宽屏 1920x1080p 视频", "提升幅度" by "+16.9%", "哪些内容" by the list itself. A report states the value
+# and rarely the noun, so the noun, rare in reports, would weigh most of all when absent. They frame.
+_ANSWER_KIND_WORDS = frozenset(
+    "内容 规格 尺寸 大小 幅度 程度 范围 情况 方式 方法 形式 类型 种类 类别 名称 名字 特点 特征 数值 水平".split()
+)
+_FRAMING_WORDS = frozenset(
+    "之前 以前 此前 之后 以后 以往 通常 往往 大约 大概 左右 相比 相对 相较 根据 按照 依据 截至 截止 目前 当前 现在 眼下"
+    " 表格 图表 引用".split()
+) | _ANSWER_KIND_WORDS
+
+
+def key_terms(question: str) -> tuple[str, ...]:
+    """The question's content words without those that only ask, nor their sub-words (时间 of 多长时间)."""
+    return framed_terms(question)[0]
+
+
+def framed_terms(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """:func:`key_terms`, and the words among the rest that frame the question (both none when nothing is left)."""
+    terms = content_terms(question)
+    framing = tuple(t for t in terms if _FRAMING.match(t) or t in _FRAMING_WORDS)
+    asking = [t for t in terms if _ASKING.match(t) or t in _ASKING_WORDS] + list(framing)
+    kept = tuple(t for t in terms if not any(t in a for a in asking))
+    return (kept, framing) if kept else (terms, ())

@@ -363,3 +363,26 @@ def test_a_question_naming_a_quarter_favours_the_report_for_that_quarter(tmp_pat
     assert ids(retrieve(library, asked, k=2, ranking=Ranking(period=0.0)))[0] == "bby-10k:0"  # says 2023
     assert ids(retrieve(library, asked, k=2))[0] == "bby-10q:0"
     assert ids(retrieve(library, "Did cash drop in fiscal 2023?", k=2))[0] == "bby-10k:0"  # no quarter named
+
+
+def test_the_first_chunks_are_reordered_by_their_coverage_of_the_question(tmp_path, embedder):
+    """Fusion knows ranks only: a short chunk repeating the common words (模拟, 物理) outranks the passage that
+    alone says the rarest word asked (弱点); the coverage weight puts the passage first, within the top five."""
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    texts = [(3, "Sora 模拟物理：模拟物理运动，模拟物理碰撞，模拟物理世界。"),
+             (5, "Sora 的诞生代表着 AI 行业在视频生成领域产生较大突破，生成的视频画面连贯、细节丰富、镜头语言多样，"
+                 "但其仍存在一定弱点需逐步改善：可能难以准确模拟复杂场景中物体的物理特性，也可能无法理解某些特定场景中的"
+                 "因果关系，例如一个人咬一口饼干，但饼干可能没有咬痕。"),
+             (6, "Sora 可以生成长达 60s 的视频，支持多种分辨率与纵横比。"),
+             (7, "Gemini 1.5 Pro 的上下文窗口可达 100 万个 token。")]
+    chunks = [Chunk(chunk_id=f"s:{i}", doc_id="s", ordinal=i, text=text, source="sora.pdf", page=page, page_end=page)
+              for i, (page, text) in enumerate(texts)]
+    library.store.add_chunks(chunks, library.embedder.encode([c.text for c in chunks]))
+    library.store.put_document(Document(doc_id="s", source="sora.pdf", path="sora.pdf", pages=7, chunks=4,
+                                        ingested_at="2024-04-01T00:00:00+00:00", fmt="pdf"))
+    question = "Sora 目前在物理模拟方面有哪些弱点？"
+    plain = retrieve(library, question, k=3, ranking=Ranking(coverage=0.0)).hits
+    assert [h.chunk.page for h in plain] == [3, 5, 6]  # BM25 alone: the repeated words win
+    hits = retrieve(library, question, k=3).hits
+    assert [h.chunk.page for h in hits] == [5, 3, 6]
+    assert hits[0].ranks == {"bm25": 2, "page_bm25": 2}  # the retrievers' ranks are kept as they were
