@@ -276,8 +276,8 @@ def find_cell(name: str, tables: Sequence[Table], period: str, pages: dict[tuple
     candidates: list[Found] = []
     for table in tables:
         table_score = (0.6 if table.statement == term.statement else 0.0) + _page_score(pages, doc_id, table.page)
-        if _PARENT_ONLY.search(table.title) and not _PARENT_ONLY.search(query.text):
-            table_score -= 0.5  # the consolidated statement unless the question asks for the parent company's
+        if bool(_PARENT_ONLY.search(table.title)) != bool(_PARENT_ONLY.search(query.text)):
+            table_score -= 0.5  # the consolidated statement, the parent company's where the question asks for it
         for row in table.rows:
             label = _label_score(_norm(row.label), phrases)
             if label < MIN_LABEL_SCORE and _norm(row.label) in shorter:
@@ -410,12 +410,15 @@ def _rival_note(found: Found, lang: str) -> str:
         return ""
     on_statement = found.table.statement == _term(found.term).statement and rival.table.statement != found.table.statement
     parent = bool(_PARENT_ONLY.search(rival.table.title)) and not _PARENT_ONLY.search(found.table.title)
+    own = bool(_PARENT_ONLY.search(found.table.title)) and not _PARENT_ONLY.search(rival.table.title)
     if lang == "zh":
-        why = "问题未问母公司，取合并报表" if parent else "所取行位于该科目所属的报表" if on_statement else \
+        why = "问题未问母公司，取合并报表" if parent else "问题问的是母公司，取母公司报表" if own else \
+            "所取行位于该科目所属的报表" if on_statement else \
             "所取行与问题和检索到的页面更相符"
         return f"另：第{rival.table.page}页{rival.table.title or '另一表格'}同名行为{rival.cell.text}；本回答取第" \
                f"{found.table.page}页，因为{why}。"
     why = "the consolidated statement, as the question does not ask for the parent company's" if parent else \
+        "the parent company's statement, as the question asks for it" if own else \
         "it stands on the statement of the line item" if on_statement else \
         "it matches the question and the retrieved pages better"
     where = f"{rival.table.title or 'another table'}, page {rival.table.page}"

@@ -183,3 +183,22 @@ def test_a_ratio_with_an_input_no_table_prints_is_not_computed_and_the_answer_sa
     result = answer("What was Acme's quick ratio in 2023?", library, mode="extractive")
     assert result.kind != "derived" and result.figure is None
     assert "not computed" in result.reason and "current liabilities" in result.reason
+
+
+def test_the_parent_company_statement_answers_a_question_about_the_parent_company(tmp_path, embedder):
+    from rag.library import Library
+    from rag.settings import Settings
+
+    pages = [["四海冷链股份有限公司 2019年年度报告", "公司主营冷冻设备与罐式集装箱。"]] + [
+        [title, "2019年12月31日", "单位：元 币种：人民币", "项目 2019年 2018年",
+         f"货币资金 {cash} {before}", "应收账款 212,310,115.20 198,400,300.10", "资产总计 2,310,554,120.33 2,101,200,400.00"]
+        for title, cash, before in (("合并资产负债表", "905,402,299.44", "700,150,000.00"),
+                                    ("母公司资产负债表", "122,775,584.93", "100,020,000.00"))]
+    make_pdf(tmp_path / "sihai_2019_annual_report.pdf", pages)
+    lib = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    assert ingest_paths(lib, [tmp_path / "sihai_2019_annual_report.pdf"]).ok
+    parent = answer("四海冷链母公司2019年末的货币资金是多少元？", lib, mode="extractive")
+    assert parent.kind == "figure" and parent.figure.value == 122775584.93
+    assert parent.citations[0].page == 3 and "问题问的是母公司" in parent.text
+    group = answer("四海冷链2019年末的货币资金是多少元？", lib, mode="extractive")
+    assert group.kind == "figure" and group.figure.value == 905402299.44 and group.citations[0].page == 2
