@@ -50,6 +50,8 @@ _FIRM_SUFFIX = re.compile(r"(?:证券|国际|公司|集团|securities|research|c
 # "rate" as the verb ("rate Tencent", "rate it"), not the noun ("What discount rate does…", "the tax rate in 2025")
 _RATING_FIELD = re.compile(r"\b(?:rat(?:es|ed|ing|ings)|recommendations?|calls?)\b|\brate\s+(?:it|them|(?-i:[A-Z]))"
                            r"|评级|推荐", re.I)
+# A capitalised word inside the sentence before "Call" makes it a title ("UBS's Key Call note"), not a call on the stock
+_TITLED = re.compile(r"\w\W+[A-Z][a-z]+\s+Calls?$")
 _TARGET_FIELD = re.compile(r"\b(?:target(?:\s+price)?s?|price\s+targets?|TPs?|PTs?|POs?|price\s+objectives?)\b"
                            r"|目标价", re.I)
 _EVERYTHING = re.compile(r"\b(?:view|views|take|stance|cover(?:s|ed|age)?|say|said|think)\b"
@@ -130,7 +132,7 @@ def cross_question(question: str, found: Sequence[Company], publishers: Iterable
         if _REVISION.search(rest) else ""
     metric = _metric(query.finance)
     fields = []
-    if ratings or "rating" in names or _RATING_FIELD.search(text):
+    if ratings or "rating" in names or any(not _TITLED.search(text[:m.end()]) for m in _RATING_FIELD.finditer(text)):
         fields.append("rating")
     if bound or "target_price" in names or _TARGET_FIELD.search(text):
         fields.append("target_price")

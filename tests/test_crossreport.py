@@ -252,6 +252,7 @@ PUBLISHERS = ["中金公司", "J.P. Morgan", "国金证券"]
     ("多少家券商覆盖阳光电源？", ("rating", "target_price")), ("How many brokers cover Tencent?", ("rating", "target_price")),
     ("How do brokers rate Tencent?", ("rating",)), ("Which of the brokers covering Tencent rate it a Buy?", ("rating",)),
     ("Which brokers have buy ratings on Tencent?", ("rating",)), ("Who has Tencent at Add?", ("rating",)),
+    ("What is J.P. Morgan's call on Tencent?", ("rating",)), ("What Calls do brokers make on Tencent?", ("rating",)),
 ])
 def test_cross_report_questions_name_a_company_and_a_field(question, fields):
     asked = cross_question(question, FOUND, PUBLISHERS)
@@ -277,6 +278,7 @@ def test_a_broker_named_with_a_card_field_keeps_that_brokers_row(question, broke
     "What discount rate does J.P. Morgan use in its DCF of Tencent?",  # the noun "rate", not the verb
     "How many GPUs does Tencent plan to add in 2026?",  # the verb "add", not the rating
     "Will Tencent buy back more shares this year?",
+    "In J.P. Morgan's Key Call note on Tencent, what grossing is estimated for Honor of Kings: World?",  # a title
 ])
 def test_one_brokers_forecast_no_field_or_an_unknown_company_is_not_cross_report(question):
     assert cross_question(question, FOUND, PUBLISHERS) is None
