@@ -19,6 +19,7 @@ HELDOUT = DATASETS / "broker_heldout.jsonl"
 HELDOUT2 = DATASETS / "broker_heldout2.jsonl"
 HELDOUT3 = DATASETS / "broker_heldout3.jsonl"
 HELDOUT4 = DATASETS / "broker_heldout4.jsonl"
+HELDOUT5 = DATASETS / "broker_heldout5.jsonl"
 BROKER_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "broker-reports"
 
 BROKER_CATEGORIES = {"rating", "target_price", "forecast", "fact", "analyst", "unanswerable"}
@@ -74,7 +75,8 @@ def test_broker_set_shape():
     (HELDOUT2, "held2-", "answerable", 24, {"zh"}),
     (HELDOUT3, "held3-", "answerable", 32, {"zh", "en"}),
     (HELDOUT4, "held4-", "answerable", 32, {"zh", "en"}),
-], ids=["heldout", "heldout2", "heldout3", "heldout4"])
+    (HELDOUT5, "held5-", "answerable", 32, {"zh", "en"}),
+], ids=["heldout", "heldout2", "heldout3", "heldout4", "heldout5"])
 def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
     questions = load_dataset(dataset)
     assert len({q.id for q in questions}) == len(questions) == count
@@ -87,7 +89,7 @@ def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
     assert len({q.doc for q in questions}) >= 6
     seen = {
         q.question
-        for path in (BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4)
+        for path in (BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5)
         if path != dataset
         for q in load_dataset(path)
     }
@@ -101,8 +103,8 @@ def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
 
 
 @pytest.mark.parametrize(
-    "dataset", [BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4],
-    ids=["broker", "heldout", "heldout2", "heldout3", "heldout4"]
+    "dataset", [BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5],
+    ids=["broker", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"]
 )
 def test_broker_evidence_is_verbatim_on_its_pages(dataset):
     if not BROKER_REPORTS.is_dir():
