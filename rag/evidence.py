@@ -27,6 +27,7 @@ from rag.terms import (
     language,
     places,
     question_focus,
+    says_year,
     subject,
 )
 from rag.types import Answer, Chunk, Hit
@@ -273,9 +274,10 @@ def usable(evidence: Evidence) -> list[int]:
 
 
 def _says_year(text: str, year: str, period: str) -> bool:
-    """Whether a passage speaks of ``year``: it prints it, or it is of the annual report for the year after
+    """Whether a passage speaks of ``year``: it prints it (:func:`rag.terms.says_year`: "26E" too), or it is of
+    the annual report for the year after
     and speaks of the prior year (a 2019 report's table column "上期发生额" holds 2018)."""
-    if re.search(rf"(?<!\d){year}(?!\d)", text):
+    if says_year(text, year):
         return True
     annual = _ANNUAL_PERIOD.fullmatch(period)
     return bool(annual and int(annual.group(1)) == int(year) + 1 and _PRIOR_YEAR.search(text))

@@ -506,6 +506,7 @@ _GENERIC = frozenset(
 _LEGAL_EN = frozenset(
     "inc incorporated corp corporation company co com plc ltd limited llc lp holdings group sa ag nv".split()
 )
+_FIRM_EN = frozenset("securities research international global markets capital equity".split())  # a broker's trade
 _LEGAL_ZH = ("股份有限公司", "有限责任公司", "有限公司", "集团", "控股", "股份")
 _LEGAL_NAME_ZH = re.compile(r"[\u4e00-\u9fff]{2,20}?(?:股份有限公司|有限责任公司|有限公司)")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -658,6 +659,10 @@ def _names_of(doc: Document) -> list[tuple[str, str]]:
     for where in ("company", "publisher"):
         value = doc.meta.get(where, "").strip()
         pairs += [(v, where) for v in _variants(value)]
+    firm = doc.meta.get("publisher", "").split()
+    while len(firm) > 1 and firm[-1].lower() in _FIRM_EN:  # "BofA Securities" is also "BofA"
+        firm.pop()
+        pairs.append((" ".join(firm), "publisher"))
     title = doc.meta.get("title", "")
     pairs.append((title.strip(), "title"))
     pairs += [(v, "title") for m in _LEGAL_NAME_ZH.findall(title) for v in _variants(m)]

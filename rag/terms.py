@@ -20,7 +20,7 @@ from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
     "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
-    "MONTH_NAME", "finance_terms", "framed_terms", "key_terms", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
+    "MONTH_NAME", "finance_terms", "framed_terms", "key_terms", "says_year", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
     "vocabulary",
 ]
 
@@ -149,6 +149,16 @@ def months(text: str) -> set[tuple[int, int]]:
             if 1 <= month <= 12:
                 found.add((year, month))
     return found
+
+
+def says_year(text: str, year: str) -> bool:
+    """Whether ``text`` names ``year`` ("2026"), as reports print it: 2026, 2026E, FY2026, or short in a
+    broker's note: 26E, 26F, FY26, 26年, either end of a range ("26-27E"), a quarter or half of it (1Q26, 2H26)."""
+    if re.search(rf"(?<!\d){year}(?!\d)", text):
+        return True
+    yy = year[2:]
+    return re.search(rf"(?<![\w.]){yy}(?:[EFA]\b|年)|\bFY\s?'?{yy}(?!\d)|(?<![\w.]){yy}[-–/]\d{{2}}[EFA]\b"
+                     rf"|(?<![\w.])\d{{2}}[-–/]{yy}[EFA]\b|\b[1-4]Q{yy}[EFA]?\b|\b[12]H{yy}[EFA]?\b", text) is not None
 
 
 def content_terms(text: str) -> tuple[str, ...]:

@@ -216,6 +216,10 @@ def test_scope_names_come_from_file_names_and_legal_names():
     assert detect_scope("国联证券给出的行业评级", docs).doc_ids == ("glsc",)
     assert detect_scope("Amazon's AWS revenue", docs).doc_ids == ("amzn",)
     assert detect_scope("What does the annual report say about 2019 revenue?", docs) is None
+    # a broker is named without its trade: "BofA" for BofA Securities
+    notes = [_doc("boa", "BOA-700.pdf", company="Tencent", publisher="BofA Securities"),
+             _doc("dw", "DAIWA-700.pdf", company="Tencent", publisher="Daiwa")]
+    assert detect_scope("What non-IFRS EPS does BofA forecast for Tencent for 2028E?", notes).doc_ids == ("boa",)
 
 
 def test_a_question_naming_a_broker_and_a_company_is_scoped_to_that_brokers_reports_on_it():

@@ -166,3 +166,13 @@ def test_months_are_read_however_a_report_prints_them():
     assert months("2025年12月-2026年2月，成交均价降幅收窄") == {(2025, 12), (2026, 2)}
     assert months("As of December 31, 2022") == {(2022, 12)}
     assert months("Mayo Clinic 2025, Marriott 2024, FY2025, Mar 2025E") == set()  # names and estimates are no months
+
+
+def test_a_year_is_named_as_reports_print_it():
+    from rag.terms import says_year
+
+    named = ["2026", "FY2026", "2026E", "expect RMB95bn capex in 26E", "FY26 revenue", "FY'26", "26-27E", "25-26E",
+             "1Q26E", "2H26", "26年1-2月电动车注册"]
+    assert all(says_year(text, "2026") for text in named)
+    unnamed = ["2025", "page 126E", "v2.26E", "3.26E", "within 26 days", "20261", "26 个城市"]
+    assert not any(says_year(text, "2026") for text in unnamed)
