@@ -218,7 +218,7 @@ def test_scope_names_come_from_file_names_and_legal_names():
     assert detect_scope("What does the annual report say about 2019 revenue?", docs) is None
     # a broker is named without its trade: "BofA" for BofA Securities
     notes = [_doc("boa", "BOA-700.pdf", company="Tencent", publisher="BofA Securities"),
-             _doc("dw", "DAIWA-700.pdf", company="Tencent", publisher="Daiwa")]
+             _doc("daiwa", "DAIWA-700.pdf", company="Tencent", publisher="Daiwa")]
     assert detect_scope("What non-IFRS EPS does BofA forecast for Tencent for 2028E?", notes).doc_ids == ("boa",)
 
 
