@@ -275,8 +275,7 @@ def usable(evidence: Evidence) -> list[int]:
 
 def _says_year(text: str, year: str, period: str) -> bool:
     """Whether a passage speaks of ``year``: it prints it (:func:`rag.terms.says_year`: "26E" too), or it is of
-    the annual report for the year after
-    and speaks of the prior year (a 2019 report's table column "上期发生额" holds 2018)."""
+    the annual report for the year after and speaks of the prior year (a 2019 report's column "上期发生额" holds 2018)."""
     if says_year(text, year):
         return True
     annual = _ANNUAL_PERIOD.fullmatch(period)

@@ -152,7 +152,7 @@ class SearchIndex:
 
         Rare words weigh more; a word no chunk contains gets the highest weight, so a question whose specific
         words are missing from the library (目标价, training cost) cannot pass the gate on its common words.
-        A word the tokenizer splits ("目标价") counts the chunks holding all of its tokens' scores.
+        A word the tokenizer splits counts the chunks that hold any of its tokens.
         """
         total = len(self)
         weights, unseen = {}, []

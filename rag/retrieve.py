@@ -204,7 +204,7 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
         "page_dense": weights["dense"] * ranking.dense * ranking.page})
     fused = _one_per_page(index, [f for f in fused if f[1] > 0])
     if ranking.coverage and fused and not figure_named:  # a figure named by its label stays first
-        fused = _by_coverage(index, fused, query.focus, scope, ranking.coverage)
+        fused = _by_coverage(index, fused, asked, scope, ranking.coverage)
     clock.lap("fuse")
     reranker = library.settings.reranker
     pool = fused[: max(_RERANK_POOL if reranker else 0, k)]
