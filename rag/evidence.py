@@ -29,6 +29,7 @@ from rag.terms import (
     question_focus,
     says_year,
     subject,
+    unnamed_terms,
 )
 from rag.types import Answer, Chunk, Hit
 from rag.verify import coverage, missing_terms
@@ -82,8 +83,7 @@ def make_evidence(question: str, hits: tuple[Hit, ...] | list[Hit], *, extra_ter
                   weights: dict[str, float] | None = None, previous: str = "") -> Evidence:
     """Evidence from a question and hits in fused order (used by :func:`answer_stream` and by tests)."""
     terms, framing = framed_terms(question_focus(question))
-    matched = content_terms((scope or {}).get("matched", ""))
-    terms = tuple(t for t in terms if t not in matched) or terms  # the scope already satisfies its name
+    terms = unnamed_terms(terms, (scope or {}).get("matched", ""))  # the scope already satisfies its name
     return Evidence(question, tuple(hits), language(question), terms, tuple(extra_terms), dict(scope or {}),
                     empty_reason, dict(weights or {}), previous, framing=framing)
 

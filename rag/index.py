@@ -54,6 +54,7 @@ _NUMERIC = re.compile(r"-?\d+(?:\.\d+)?")
 _KINDS = tuple(Kind)
 _META, _VECTORS, _RECORDS, _OFFSETS = "chunks.json", "vectors.npy", "records.npy", "offsets.npy"
 _CACHE: dict[tuple[str, str], SearchIndex] = {}
+_WORDS_KEPT = 4096  # words whose chunk counts are kept (a few hundred questions' worth)
 _MASKS_KEPT = 32
 _LOCK = threading.Lock()
 
@@ -157,15 +158,30 @@ class SearchIndex:
         total = len(self)
         weights, unseen = {}, []
         for word in words:
-            tokens = terms(word)
-            if len(tokens) == 1:  # read off the index, no scoring pass over every chunk
-                df = self.doc_freq(tokens[0])
-            else:
-                df = int(np.count_nonzero(self.scores(tokens) > 0)) if total and tokens else 0
+            df = self._word_freq(word)
             weights[word] = math.log((total + 1) / (df + 0.5))
             if not df:
                 unseen.append(word)
         return weights, tuple(unseen)
+
+    @cached_property
+    def _word_freqs(self) -> dict[str, int]:
+        return {}
+
+    def _word_freq(self, word: str) -> int:
+        """How many chunks hold ``word`` (any of its tokens), kept for the next few questions: retrieval and
+        the evidence gate both weigh the question's words."""
+        found = self._word_freqs.get(word)
+        if found is None:
+            tokens = terms(word)
+            if len(tokens) == 1:  # read off the index, no scoring pass over every chunk
+                found = self.doc_freq(tokens[0])
+            else:
+                found = int(np.count_nonzero(self.scores(tokens) > 0)) if len(self) and tokens else 0
+            if len(self._word_freqs) >= _WORDS_KEPT:
+                self._word_freqs.clear()
+            self._word_freqs[word] = found
+        return found
 
     def search(
         self, query_tokens: Sequence[str], k: int, mask: np.ndarray | None = None

@@ -29,6 +29,7 @@ from rag.terms import (
     is_mostly_cjk,
     key_terms,
     quarters,
+    unnamed_terms,
     vocabulary,
 )
 from rag.text import cjk_ratio
@@ -231,10 +232,7 @@ def _by_coverage(index: SearchIndex, fused: list[tuple[str, float, dict[str, int
     Reciprocal rank fusion knows ranks only: a chunk first in the dense list and fourth in BM25's outranks
     the one BM25 put first, although only the latter says the question's rarest word ("WACC", 弱点).
     """
-    keys = key_terms(question)
-    if scope is not None:  # the scoped report's own name is satisfied already
-        named = set(content_terms(scope.matched))
-        keys = tuple(t for t in keys if t not in named) or keys
+    keys = unnamed_terms(key_terms(question), scope.matched if scope else "")  # its name is satisfied already
     idf = index.term_weights(keys)[0]
     head = fused[:RESCORED]
     texts = {c.chunk_id: f"{c.section}\n{c.text}" for c in index.chunks([cid for cid, _, _ in head])}

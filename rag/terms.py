@@ -19,9 +19,9 @@ from importlib import resources
 from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
-    "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze", "content_terms",
-    "MONTH_NAME", "finance_terms", "framed_terms", "key_terms", "says_year", "is_mostly_cjk", "language", "months", "quarters", "question_focus", "statement_headings", "subject",
-    "vocabulary",
+    "MONTH_NAME", "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze",
+    "content_terms", "finance_terms", "framed_terms", "is_mostly_cjk", "key_terms", "language", "months", "quarters",
+    "question_focus", "says_year", "statement_headings", "subject", "unnamed_terms", "vocabulary",
 ]
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
@@ -291,7 +291,7 @@ def asks_standing_text(question: str) -> bool:
     history of its targets and ratings ("What target did Deutsche Bank set in August 2025?")."""
     focus = question_focus(question)
     return bool((_RATING_WORD.search(focus) and _DEFINITION.search(focus)) or _STANDING_TEXT.search(focus)
-                or bool(_TARGET_OR_RATING.search(focus) and (_HISTORY.search(focus) or months(focus))))
+                or (_TARGET_OR_RATING.search(focus) and (_HISTORY.search(focus) or months(focus))))
 
 
 @dataclass(frozen=True)
@@ -396,3 +396,10 @@ def framed_terms(question: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     asking = [t for t in terms if _ASKING.match(t) or t in _ASKING_WORDS] + list(framing)
     kept = tuple(t for t in terms if not any(t in a for a in asking))
     return (kept, framing) if kept else (terms, ())
+
+
+def unnamed_terms(terms: tuple[str, ...], name: str) -> tuple[str, ...]:
+    """``terms`` without the words of ``name`` (a scoped report's name, which its passages satisfy already);
+    all of them when nothing else is left."""
+    named = set(content_terms(name))
+    return tuple(t for t in terms if t not in named) or terms
