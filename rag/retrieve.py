@@ -33,7 +33,7 @@ from rag.terms import (
     vocabulary,
 )
 from rag.text import cjk_ratio
-from rag.types import Document, Hit, Kind
+from rag.types import Chunk, Document, Hit, Kind
 from rag.verify import coverage
 
 RRF_K = 60
@@ -80,7 +80,8 @@ class Ranking:
     ``period``; ``lexicon`` weighs, for each word of the question's own language, its renderings in the other
     language (:mod:`rag.lexicon`: "generated" → 生成, 视频理解 → "video understanding"), best rendering per word;
     the first :data:`RESCORED` fused chunks are re-ordered by their fused score plus ``coverage`` times their
-    weighted coverage of the question's key terms (:func:`_by_coverage`; the top five stay the top five).
+    weighted coverage of the question's key terms, plus ``heading`` for the chunk that opens a section the
+    question names (:func:`opens_named_section`) (:func:`_by_coverage`; the top five stay the top five).
     """
 
     dense: float = 0.5
@@ -94,6 +95,7 @@ class Ranking:
     lexicon: float = 0.1  # each question word's renderings in the other language (rag.lexicon)
     focus: bool = True  # search with the question's interrogative sentences, not its instructions
     coverage: float = 0.1  # fitted in the eleventh round (docs/results.md, "Fitting the ranking")
+    heading: float = 0.1  # fitted in the twelfth round (docs/results.md, "Fitting the ranking")
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
         "page_dense": weights["dense"] * ranking.dense * ranking.page})
     fused = _one_per_page(index, [f for f in fused if f[1] > 0])
     if ranking.coverage and fused and not figure_named:  # a figure named by its label stays first
-        fused = _by_coverage(index, fused, asked, scope, ranking.coverage)
+        fused = _by_coverage(index, fused, asked, scope, ranking.coverage, ranking.heading)
     clock.lap("fuse")
     reranker = library.settings.reranker
     pool = fused[: max(_RERANK_POOL if reranker else 0, k)]
@@ -223,11 +225,11 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
 
 
 def _by_coverage(index: SearchIndex, fused: list[tuple[str, float, dict[str, int]]], question: str,
-                 scope: Scope | None, weight: float) -> list[tuple[str, float, dict[str, int]]]:
+                 scope: Scope | None, weight: float, heading: float = 0.0) -> list[tuple[str, float, dict[str, int]]]:
     """The first :data:`RESCORED` of ``fused`` in the order of their fused score (as a share of the first's)
     plus ``weight`` times the IDF-weighted share of the question's key terms that their heading and text say
-    (:func:`rag.verify.coverage`, as the evidence gate reads them), each page's first chunk still before any
-    page's second; the rest as they were.
+    (:func:`rag.verify.coverage`, as the evidence gate reads them), plus ``heading`` where the chunk opens a
+    section the question names; each page's first chunk still before any page's second; the rest as they were.
 
     Reciprocal rank fusion knows ranks only: a chunk first in the dense list and fourth in BM25's outranks
     the one BM25 put first, although only the latter says the question's rarest word ("WACC", 弱点).
@@ -235,10 +237,35 @@ def _by_coverage(index: SearchIndex, fused: list[tuple[str, float, dict[str, int
     keys = unnamed_terms(key_terms(question), scope.matched if scope else "")  # its name is satisfied already
     idf = index.term_weights(keys)[0]
     head = fused[:RESCORED]
-    texts = {c.chunk_id: f"{c.section}\n{c.text}" for c in index.chunks([cid for cid, _, _ in head])}
+    chunks = {c.chunk_id: c for c in index.chunks([cid for cid, _, _ in head])}
+    texts = {cid: f"{c.section}\n{c.text}" for cid, c in chunks.items()}
+    said = _plain(question)
+    named = {cid: heading * opens_named_section(c, said) for cid, c in chunks.items()}
     first = head[0][1]
-    order = sorted(head, key=lambda f: -(f[1] / first + weight * coverage(keys, texts.get(f[0], ""), idf)))
+    order = sorted(head, key=lambda f: -(f[1] / first + weight * coverage(keys, texts.get(f[0], ""), idf)
+                                         + named.get(f[0], 0.0)))
     return _one_per_page(index, order) + fused[RESCORED:]
+
+
+# What opens a heading before its words: markdown marks and bullets, "1.2.3", "二、", "(三)", "第四节"
+_HEADING_MARK = re.compile(r"^(?:[\s#>*➤►•·◼⚫■□]+|\d{1,2}(?:\.\d{1,2})*[.、．)）]?|[一二三四五六七八九十]{1,3}[、.．]"
+                           r"|[(（][一二三四五六七八九十\d]{1,3}[)）]|第[一二三四五六七八九十百零\d]{1,4}[章节部分篇])+")
+HEADING_CHARS = 4  # a shorter heading ("概况", "电网") names no place in a report
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", "", text).casefold()
+
+
+def opens_named_section(chunk: Chunk, said: str) -> bool:
+    """Whether ``chunk`` opens a section whose heading the question says (``said``, :func:`_plain`):
+    "Sora 的视频压缩网络是怎么工作的？" and the section "➤ 视频压缩网络". A heading of :data:`HEADING_CHARS`
+    characters at least, not part of the report's title (a report's first heading often repeats it); the
+    section's later chunks are not its opening."""
+    own = _plain(_HEADING_MARK.sub("", chunk.section.rsplit(">", 1)[-1]))
+    if len(own) < HEADING_CHARS or own not in said or own in _plain(chunk.meta.get("title", "")):
+        return False
+    return _plain(_HEADING_MARK.sub("", chunk.text.lstrip()[: len(chunk.section) + 20])).startswith(own)
 
 
 def query_terms(question: str) -> list[str]:

@@ -390,3 +390,33 @@ def test_the_first_chunks_are_reordered_by_their_coverage_of_the_question(tmp_pa
     hits = retrieve(library, question, k=3).hits
     assert [h.chunk.page for h in hits] == [5, 3, 6]
     assert hits[0].ranks == {"bm25": 2, "page_bm25": 2}  # the retrievers' ranks are kept as they were
+
+
+def test_the_chunk_opening_a_section_the_question_names_comes_first(tmp_path, embedder):
+    """A passage repeating the question's words outranks the one opening the section the question names
+    ("视频压缩网络"); the heading weight puts the section's opening first. The section's later chunks and a
+    heading that repeats the report's title gain nothing."""
+    section = "1.2 Sora 采用了扩散模型结合 transformer"
+    pieces = [
+        (section, "Sora 的视频网络：视频压缩与视频生成，压缩网络工作的方式决定视频生成的方式，视频压缩网络是核心。",
+         Kind.BODY),
+        (f"{section} > ➤ 视频压缩网络", "### ➤ 视频压缩网络\n\nOpenAI 训练一个降低视觉数据维度的网络。这个网络将原始"
+         "视频作为输入，并输出经过压缩的潜在表示。", Kind.BODY),
+        (f"{section} > ➤ 视频压缩网络", "Sora 在这个压缩的潜在空间中接受训练并生成视频。", Kind.BODY),
+    ]
+    asked = "Sora 的视频压缩网络是怎么工作的？"
+    library = Library(Settings.load(environ={}, library=tmp_path / "one"), embedder=embedder)
+    add_document(library, "sora", "sora.pdf", {"title": "Sora 实现文生视频跨越式突破"}, pieces)
+    assert ids(retrieve(library, asked, k=3, ranking=Ranking(heading=0.0)))[:2] == ["sora:0", "sora:1"]
+    assert ids(retrieve(library, asked, k=3))[:2] == ["sora:1", "sora:0"]
+    titled = Library(Settings.load(environ={}, library=tmp_path / "two"), embedder=embedder)
+    add_document(titled, "sora-titled", "sora-titled.pdf", {"title": "视频压缩网络专题"}, pieces)
+    assert ids(retrieve(titled, asked, k=3))[:2] == ["sora-titled:0", "sora-titled:1"]  # it repeats the title
+
+    from rag.retrieve import _plain, opens_named_section
+
+    said = _plain(asked)
+    opening, later = (Chunk("c", "d", i, text, "s.pdf", 1, 1, section=sec) for i, (sec, text, _) in
+                      enumerate(pieces[1:]))
+    assert opens_named_section(opening, said) and not opens_named_section(later, said)
+    assert not opens_named_section(replace(opening, section="网络", text="网络\n视频"), _plain("网络是什么"))  # short
