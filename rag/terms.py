@@ -28,13 +28,14 @@ YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-&]*")
 _ENGLISH_FUNCTION_WORDS = re.compile(r"\b(?:what|which|how|is|are|was|were|the|of|did|does|do)\b", re.I)
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
-# How questions are phrased, not what they ask about: interrogatives, references to the report itself,
-# and English glue words missing from the BM25 stopwords. They never need to appear in the answer passage.
+# How questions are phrased, not what they ask about: interrogatives, references to the report itself and to
+# where in it (文中, 表中: a table's row says neither), colloquial asking (拿到), and English glue words missing
+# from the BM25 stopwords. They never need to appear in the answer passage.
 # A filing's form written as one word ("this 10K report") names the document, as 报告 does; filings print it
 # "10-K", which the tokenizer splits.
 QUESTION_WORDS = frozenset(
     "多长 多大 多久 多高 多快 多远 多少钱 哪家 哪位 哪一 哪年 为何 为什么 可以 能够 能否 是不 有没有 怎么样 主要 分别 "
-    "这份 该份 本文 文中 报告 研报 提到 提及 指出 认为 表示 介绍 时候 什么时候 何时 哪天 "
+    "这份 该份 本文 文中 文里 表中 表里 报告 研报 提到 提及 指出 认为 表示 介绍 拿到 时候 什么时候 何时 哪天 "
     "according report document mentioned mention say says said state stated whether any has have had "
     "does did able between during under within like using use only if drove fy q1 q2 q3 q4 h1 h2 "
     "10k 10q 8k 20f".split()

@@ -418,6 +418,8 @@ def test_words_that_only_ask_are_not_evidence_terms():
     # where the report prints it frames the question: the table row says none of it
     assert key_terms("国金证券引用IEA数据的表格里，沙特眼下的原油出口是多少？") == ("国金", "证券", "iea", "数据", "沙特", "原油",
                                                                   "出口")
+    # "in the table" names where the report prints it, as 文中 does; 拿到 only asks
+    assert key_terms("行业配置表中，交通运输行业拿到的是什么配置建议？") == ("行业", "配置", "交通", "通运", "运输", "交通运输", "建议")
 
 
 def test_a_noun_naming_the_kind_of_answer_frames_the_question():
