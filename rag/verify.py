@@ -19,7 +19,10 @@ from rag.types import Citation, Flag, Hit, Kind
 MARKER = re.compile(r"\[(\d+(?:\s*(?:[,，、]|[-–])\s*\d+)*)\]")
 _MARKER_RUN = re.compile(r"(?:\s*\[\d+(?:\s*(?:[,，、]|[-–])\s*\d+)*\])+")
 _EDGE = " \t\r\n\u3000*#>•·►➤▶■●◆-|"
-_HEADING_LINE = re.compile(r"^\s*(#|[►➤▶■●◆•])", re.M)
+# A line opening with a heading mark or a bullet starts a unit of its own: the marks reports print (◼ ⚫ ➢ ▪ ◦ ·),
+# Wingdings bullets as the text layer spells them ("u ", "n ", "q " before the item), and a broker template's
+# field tag ("[Table_Summary]") that opens its summary block.
+_HEADING_LINE = re.compile(r"^\s*(#|[►➤▶■●◆•◼⚫➢▪◦·✓❖◇]|[unqlØü] (?=\S)|\[Table_\w+\])", re.M)
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?。，；：！？])")
 SUPPORT_THRESHOLD = 0.5  # share of a claim's content words that its cited passages must contain

@@ -109,6 +109,15 @@ def test_quotable_units_are_trimmed_sentences_headings_apart_and_table_lines():
     assert [text[s:e] for s, e in units(text)] == [
         "投资建议", "风险提示：**AI 技术发展不及预期；商业化进程不及预期。", "强于大市（维持）",
     ]
+    # the bullets broker reports print, Wingdings bullets as their text layer spells them, a template's field tag
+    cover = ("2026年03月31日\n数据点评\n制造业 PMI 重返扩张区间\n[Table_Summary] 3月制造业 PMI 回升1.4个百分点。\n"
+             "◼ 储能观点更新\n⚫ 继续建议重视储能产业链\nu 2026年3月，理想发布 MindVLA-o1\n"
+             "q Clash Royale gross receipts jumped 308% YoY.\nunder the bullet a wrapped line stays")
+    assert [cover[s:e] for s, e in units(cover)] == [
+        "2026年03月31日\n数据点评\n制造业 PMI 重返扩张区间", "[Table_Summary] 3月制造业 PMI 回升1.4个百分点。",
+        "◼ 储能观点更新", "⚫ 继续建议重视储能产业链", "u 2026年3月，理想发布 MindVLA-o1",
+        "q Clash Royale gross receipts jumped 308% YoY.", "under the bullet a wrapped line stays",
+    ]
     table = "图表25: 相对表现\nText\tMath\t+28.9%\t+5.2%\n\tCoding\t+8.9%\t+0.2%"
     assert [table[s:e] for s, e in units(table, Kind.TABLE)] == [
         "图表25: 相对表现", "Text\tMath\t+28.9%\t+5.2%", "Coding\t+8.9%\t+0.2%",
