@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rag import prompts
 from rag.conversation import entities
 from rag.lexicon import said_otherwise
 from rag.library import Library
+from rag.tables import NamedRow, named_rows
 from rag.terms import (
     YEAR,
     Place,
@@ -31,7 +33,7 @@ from rag.terms import (
     subject,
     unnamed_terms,
 )
-from rag.types import Answer, Chunk, Hit
+from rag.types import Answer, Chunk, Hit, Kind
 from rag.verify import coverage, missing_terms
 
 __all__ = ["EXTRACT_CHUNKS", "Evidence", "credited", "Strength", "Thresholds", "field_labels", "gate", "key_terms",
@@ -311,15 +313,17 @@ def passage_text(hit: Hit, question: str = "") -> str:
 
 
 def field_labels(chunk: Chunk, text: str, question: str = "") -> str:
-    """The :data:`FIELD_WORDS` of the document's metadata values that ``text`` (part of ``chunk``) states,
-    and the words ``question`` uses for a finance term that ``text`` prints otherwise: "资本开支" for a
-    passage saying "Purchases of property, plant and equipment", "revenue" for one saying "营业收入"."""
+    """The :data:`FIELD_WORDS` of the document's metadata values that ``text`` (part of ``chunk``) states, the
+    column headers of a table row in it that the question names (:func:`named_rows_of`), and the words
+    ``question`` uses for a finance term that ``text`` prints otherwise: "资本开支" for a passage saying
+    "Purchases of property, plant and equipment", "revenue" for one saying "营业收入"."""
     squeezed = _SPACE.sub("", text)
     labels = [
         word for name, words in FIELD_WORDS.items()
         if (value := _SPACE.sub("", chunk.meta.get(name, ""))) and value in squeezed
         for word in words
     ]
+    labels += [row.columns for row in named_rows_of(chunk, question) if row.line in text]
     if question:
         lowered, asked = text.casefold(), question.casefold()
         for term in finance_terms(question):
@@ -327,3 +331,14 @@ def field_labels(chunk: Chunk, text: str, question: str = "") -> str:
                 labels += [phrase for phrase in term.asked if phrase.casefold() in asked
                            and phrase.casefold() not in lowered]
     return " ".join(labels)
+
+
+def named_rows_of(chunk: Chunk, question: str) -> tuple[NamedRow, ...]:
+    """The rows of a table chunk that ``question`` names under a column it names (:func:`rag.tables.named_rows`);
+    none for other chunks."""
+    return _named_rows(chunk.text, question) if question and chunk.kind == Kind.TABLE else ()
+
+
+@lru_cache(maxsize=64)
+def _named_rows(text: str, question: str) -> tuple[NamedRow, ...]:
+    return named_rows(text, question, key_terms(question))

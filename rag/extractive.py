@@ -27,6 +27,7 @@ from rag.evidence import (
     credited,
     field_labels,
     gate,
+    named_rows_of,
     question_focus,
     refusal,
     usable,
@@ -40,6 +41,7 @@ from rag.verify import coverage, missing_terms, units, verify
 __all__ = ["asks_quantity", "best_similarity", "extractive"]
 
 MAX_SENTENCES = 3
+NAMED_CELL = 1.0  # a table row the question names under a column it names states the cell asked: quoted first
 MIN_SENTENCE = 0.3  # a sentence must itself contain this share of the question's words to be quoted
 KEEP_RATIO = 0.75  # further sentences must score this fraction of the best one
 LEXICAL_SLACK = 0.25  # ... and contain nearly as much of the question as the best one
@@ -111,6 +113,7 @@ class _Sentence:
     end: int
     text: str
     labels: str = ""  # metadata field words the sentence states a value of (评级 for 强于大市)
+    cell: bool = False  # a table row the question names, under a column it names (rag.tables.named_rows)
     renderable: tuple[str, ...] = ()  # question words its passage says in the other language (rag.lexicon)
     lexical: float = 0.0  # weighted share of the question's key terms it contains
     dense: float | None = None  # cosine with the question; None where not embedded (unreadable text)
@@ -179,6 +182,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
         # the words a sentence may say in the other language: those its passage renders (checked once)
         renderable = rendered_in(scoring, f"{text}\n{field_labels(hit.chunk, text, evidence.question)}",
                                  evidence.lang)
+        cells = {row.line for row in named_rows_of(hit.chunk, evidence.question)}
         for start, end in (piece for unit in units(text, hit.chunk.kind) for piece in _around_axes(text, *unit)):
             sentence = text[start:end]
             line_start = text.rfind("\n", 0, start) + 1
@@ -187,7 +191,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
             if len(content_terms(sentence)) < 2 and not numbers(sentence) or _SCRAMBLED.search(sentence):
                 continue
             found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence, evidence.question),
-                                   renderable=renderable))
+                                   renderable=renderable, cell=sentence in cells))
     return [replace(c, lexical=credited(evidence.terms, c.matched, evidence.lang, evidence.weights, c.renderable))
             for c in found]
 
@@ -271,6 +275,7 @@ def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
             + 0.1 * (1 - (c.n - 1) / EXTRACT_CHUNKS)
             + 0.3 * (c.dense or 0.0)
             + (0.3 if set(c.labels.split()) & set(evidence.terms) else 0.0)  # states the field asked for
+            + (NAMED_CELL if c.cell else 0.0)
             - (0.15 if hit.chunk.kind == Kind.BODY and not _SENTENCE_END.search(c.text) else 0.0)
         )
         scored.append(replace(c, score=score))

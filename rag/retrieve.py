@@ -19,6 +19,7 @@ import numpy as np
 from rag.index import SearchIndex, open_index, terms
 from rag.lexicon import renderings
 from rag.library import Library
+from rag.tables import named_rows
 from rag.terms import (
     QUESTION_WORDS,
     YEAR,
@@ -81,7 +82,9 @@ class Ranking:
     language (:mod:`rag.lexicon`: "generated" → 生成, 视频理解 → "video understanding"), best rendering per word;
     the first :data:`RESCORED` fused chunks are re-ordered by their fused score plus ``coverage`` times their
     weighted coverage of the question's key terms, plus ``heading`` for the chunk that opens a section the
-    question names (:func:`opens_named_section`) (:func:`_by_coverage`; the top five stay the top five).
+    question names (:func:`opens_named_section`) (:func:`_by_coverage`; the top five stay the top five); with
+    ``cell``, a table chunk holding a row the question names under a column it names comes first
+    (:func:`_named_cell_first`).
     """
 
     dense: float = 0.5
@@ -95,6 +98,7 @@ class Ranking:
     lexicon: float = 0.1  # each question word's renderings in the other language (rag.lexicon)
     focus: bool = True  # search with the question's interrogative sentences, not its instructions
     coverage: float = 0.1  # fitted in the eleventh round (docs/results.md, "Fitting the ranking")
+    cell: bool = True  # a table chunk with a row the question names under a column it names comes first
     heading: float = 0.1  # fitted in the twelfth round (docs/results.md, "Fitting the ranking")
 
 
@@ -208,6 +212,8 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
     fused = _one_per_page(index, [f for f in fused if f[1] > 0])
     if ranking.coverage and fused and not figure_named:  # a figure named by its label stays first
         fused = _by_coverage(index, fused, asked, scope, ranking.coverage, ranking.heading)
+    if ranking.cell and fused and not figure_named:
+        fused = _named_cell_first(index, fused, asked, scope)
     clock.lap("fuse")
     reranker = library.settings.reranker
     pool = fused[: max(_RERANK_POOL if reranker else 0, k)]
@@ -266,6 +272,25 @@ def opens_named_section(chunk: Chunk, said: str) -> bool:
     if len(own) < HEADING_CHARS or own not in said or own in _plain(chunk.meta.get("title", "")):
         return False
     return _plain(_HEADING_MARK.sub("", chunk.text.lstrip()[: len(chunk.section) + 20])).startswith(own)
+
+
+CELL_POOL = 30  # fused chunks searched for a table row the question names (Ranking.cell)
+
+
+def _named_cell_first(index: SearchIndex, fused: list[tuple[str, float, dict[str, int]]], question: str,
+                      scope: Scope | None) -> list[tuple[str, float, dict[str, int]]]:
+    """``fused`` with the table chunk of its first :data:`CELL_POOL` that holds a row the question names under a
+    column it names (:func:`rag.tables.named_rows`: "计算机行业的PB(LF)估值" and the row 计算机 under PB(LF))
+    moved first: the cell answers the question, though a long table scores low in BM25. Of several, the one
+    whose row label says most of the question ("直接材料、燃料和动力" before "研发费用"), then the best ranked."""
+    keys = unnamed_terms(key_terms(question), scope.matched if scope else "")
+    pool = fused[:CELL_POOL]
+    tables = [c for c in index.chunks([cid for cid, _, _ in pool]) if c.kind == Kind.TABLE]
+    named = {c.chunk_id: max(len(r.label) for r in rows) for c in tables if (rows := named_rows(c.text, question, keys))}
+    if not named:
+        return fused
+    best = max(range(len(pool)), key=lambda i: (named.get(pool[i][0], 0), -i))  # the longest label asked
+    return [pool[best], *fused[:best], *fused[best + 1:]]
 
 
 def query_terms(question: str) -> list[str]:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-__all__ = ["Cell", "Row", "Table", "parse_period", "parse_value", "row_unit", "scale_of", "table_from_dict",
+__all__ = ["Cell", "NamedRow", "Row", "Table", "named_rows", "parse_period", "parse_value", "row_unit", "scale_of", "table_from_dict",
            "tables_from_json", "tables_to_json"]
 
 # A printed number: optional sign or parentheses, currency, thousands separators, decimals, percent.
@@ -270,3 +270,56 @@ def tables_to_json(tables: Iterable[Table]) -> str:
 
 def tables_from_json(text: str) -> list[Table]:
     return [table_from_dict(item) for item in json.loads(text)]
+
+
+# A table's title line ("表1：本周一级行业估值", "Figure 7: Tencent: valuation…"): it names the table, not a column.
+TITLE_LINE = re.compile(r"^\s*(?:图表|附表|表|图|Figure|Fig\.|Table|Exhibit|Chart)\s*\d", re.I)
+_PROSE = re.compile(r"[。；！？]|[a-z][.;]\s*$")  # a sentence, not a column header
+
+
+@dataclass(frozen=True)
+class NamedRow:
+    """A table row a question names (:func:`named_rows`): its line as printed (stripped), its label, and the
+    column headers above it."""
+
+    line: str
+    label: str
+    columns: str
+
+
+def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow, ...]:
+    """The rows of a table's text that ``question`` names under a column it names.
+
+    A row is a line with two values at least. It is named when the question says its label (the words before
+    its first value: "计算机", "华泰证券", "International games") and its column headers say another of the
+    question's key terms (``keys``: "PB", "杠杆率"), not one that holds the label ("计算机行业"). The column
+    headers are the lines above the row since the last sentence, without the table's title and without the
+    first word of the line right above the rows, which names the labels' column (行业名称, 项目, 公司).
+    "计算机行业的PB(LF)估值是多少倍？" names the row "计算机 75.75 -4.13% 85.14% 3.99 …" under "PE(TTM)(倍) …
+    PB(LF)(倍) …".
+    """
+    said = _squeezed(question)
+    header: list[str] = []
+    named: list[NamedRow] = []
+    for line in text.splitlines():
+        tokens = line.split()
+        first = next((i for i, token in enumerate(tokens) if is_value_token(token)), len(tokens))
+        if sum(1 for token in tokens[first:] if is_value_token(token)) < 2:
+            if _PROSE.search(line):
+                header = []  # a sentence: the headers of the next rows start after it
+            elif tokens and not TITLE_LINE.match(line):
+                header.append(line)
+            continue
+        label = _squeezed("".join(tokens[:first]))
+        if len(label) < 2 or label not in said:
+            continue
+        columns = " ".join([*header[:-1], *header[-1].split()[1:]]) if header else ""
+        above = _squeezed(columns)
+        if any(len(k) > 1 and not k.isdigit() and _squeezed(k) not in label and label not in _squeezed(k)
+               and _squeezed(k) in above for k in keys):
+            named.append(NamedRow(line.strip(), label, columns))
+    return tuple(named)
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()

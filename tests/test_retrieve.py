@@ -420,3 +420,27 @@ def test_the_chunk_opening_a_section_the_question_names_comes_first(tmp_path, em
                       enumerate(pieces[1:]))
     assert opens_named_section(opening, said) and not opens_named_section(later, said)
     assert not opens_named_section(replace(opening, section="网络", text="网络\n视频"), _plain("网络是什么"))  # short
+
+
+def test_a_table_with_the_row_and_column_the_question_names_comes_first(tmp_path, embedder):
+    """A long table scores low in BM25 against prose repeating the question's words; the row the question
+    names (计算机) under the column it names (PB) puts the table first, and the answer quotes that row."""
+    library = Library(Settings.load(environ={}, library=tmp_path / "library"), embedder=embedder)
+    rows = "\n".join(f"{name} {pe} -1.00% 50.00% {pb} -1.00% 40.00%" for name, pe, pb in (
+        ("房地产", "65.66", "0.77"), ("综合", "75.60", "2.73"), ("通信", "53.40", "5.28"), ("石油石化", "24.04", "1.59"),
+        ("计算机", "75.75", "3.99"), ("电子", "62.00", "4.87"), ("机械设备", "39.95", "3.10")))
+    add_document(library, "weekly", "weekly.pdf", {"publisher": "银河证券"}, [
+        ("估值变动", "截至4月3日，全 A 指数 PB(LF)估值本周下跌2.43%至1.79倍，计算机行业估值回落，PB(LF)估值处于历史中位。"
+                 "计算机、电子等行业估值下行。", Kind.BODY),
+        ("估值变动", "表1：本周一级行业估值及其分位数\n行业名称 PE(TTM)(倍) 本周 PE 涨跌幅 市盈率分位数 PB(LF)(倍) 本周 PB 涨跌幅 "
+                 f"市净率分位数\n{rows}", Kind.TABLE),
+    ])
+    asked = "截至4月3日那一周，计算机行业的PB(LF)估值是多少倍？"
+    assert ids(retrieve(library, asked, k=2, ranking=Ranking(cell=False))) == ["weekly:0", "weekly:1"]
+    assert ids(retrieve(library, asked, k=2)) == ["weekly:1", "weekly:0"]
+    assert ids(retrieve(library, "计算机行业估值为何回落？", k=2)) == ["weekly:0", "weekly:1"]  # no column named
+
+    from rag.answer import answer
+
+    said = answer(asked, library)
+    assert said.answerable and said.text.startswith("计算机 75.75 -1.00% 50.00% 3.99")

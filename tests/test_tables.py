@@ -232,3 +232,27 @@ def test_a_header_of_fiscal_year_ends_and_a_growth_section_are_told_apart():
     assert table.periods == ("2025", "2026E", "2027E") and table.rows[0].cell("2026E").value == 833.0
     assert is_ratio_section("Growth") and is_ratio_section("Valuation (x)") and is_ratio_section("比率分析")
     assert not is_ratio_section("财务报表和主要财务比率")  # statements with ratios below them: amounts first
+
+
+VALUATIONS = """表1：本周一级行业估值及其分位数
+行业名称 PE(TTM)(倍) 本周 PE 涨跌幅 市盈率分位数 PB(LF)(倍) 本周 PB 涨跌幅 市净率分位数
+房地产 65.66 -3.85% 98.66% 0.77 1.32% 9.95%
+计算机 75.75 -4.13% 85.14% 3.99 -3.39% 47.43%
+合计 60.10 -2.00% 80.00% 2.10 -1.00% 40.00%"""
+
+
+def test_a_table_row_the_question_names_under_a_column_it_names():
+    from rag.tables import named_rows
+    from rag.terms import key_terms
+
+    def named(question: str, text: str = VALUATIONS) -> list[str]:
+        return [row.line for row in named_rows(text, question, key_terms(question))]
+
+    assert named("截至4月3日那一周，计算机行业的PB(LF)估值是多少倍？") == ["计算机 75.75 -4.13% 85.14% 3.99 -3.39% 47.43%"]
+    assert named("计算机行业的景气度如何？") == []  # the row, but no column named
+    assert named("估值表里PB最高的是哪个行业？") == []  # a column, but no row named
+    # the table's title is no column: "营业收入" is not among its headers, though the title says 一级行业估值
+    assert named("各行业合计的营业收入是多少？") == []
+    assert named("各行业合计的市盈率分位数是多少？") == ["合计 60.10 -2.00% 80.00% 2.10 -1.00% 40.00%"]
+    by_year = "年份 营收 利润\n2024年 10 12\n2025年 3 4"  # rows labelled by their year
+    assert named("2025年营收是多少？", by_year) == ["2025年 3 4"]
