@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.companies import Company, find_company
-from rag.terms import FinanceTerm, analyze
+from rag.terms import BROKER_NICKNAMES, FinanceTerm, analyze
 
-__all__ = ["BROKER_NICKNAMES", "RATING_GROUPS", "CrossQuestion", "broker_named", "broker_names", "cross_question",
+__all__ = ["RATING_GROUPS", "CrossQuestion", "broker_named", "broker_names", "cross_question",
            "rating_matches"]
 
 # Ratings that say the same in the two languages; a question's rating word finds each of its group's words.
@@ -33,19 +33,6 @@ RATING_GROUPS: tuple[tuple[str, ...], ...] = (
     ("跑输行业", "跑输大市", "弱于大市", "落后大市", "underperform"),
     ("推荐",), ("强烈推荐",), ("谨慎推荐",),
 )
-# Nicknames of firms that publish on Chinese and Hong Kong companies, by the name cards give them.
-BROKER_NICKNAMES: dict[str, tuple[str, ...]] = {
-    "J.P. Morgan": ("JPMorgan", "JP Morgan", "J.P.Morgan", "JPM", "摩根大通", "小摩"),
-    "Morgan Stanley": ("摩根士丹利", "大摩"),
-    "BofA Securities": ("BofA", "Bank of America", "Merrill Lynch", "美银", "美国银行"),
-    "Citi": ("Citigroup", "Citi Research", "花旗"),
-    "Goldman Sachs": ("Goldman", "高盛"), "UBS": ("瑞银",), "Nomura": ("野村",), "Daiwa": ("大和",),
-    "Macquarie": ("麦格理",), "CLSA": ("里昂",), "Deutsche Bank": ("德意志银行", "德银"), "HSBC": ("汇丰",),
-    "Jefferies": ("杰富瑞",), "中金公司": ("中金", "CICC", "中国国际金融"),
-    "招银国际": ("招銀國際", "CMB International", "CMBI"),
-    "招商证券国际": ("招商證券國際", "China Merchants Securities", "CMS International"),
-    "交银国际": ("交銀國際", "BOCOM International"), "浦银国际": ("浦銀國際", "SPDB International"),
-}
 _FIRM_SUFFIX = re.compile(r"(?:证券|国际|公司|集团|securities|research|capital markets)$", re.I)
 # "rate" as the verb ("rate Tencent", "rate it"), not the noun ("What discount rate does…", "the tax rate in 2025")
 _RATING_FIELD = re.compile(r"\b(?:rat(?:es|ed|ing|ings)|recommendations?|calls?)\b|\brate\s+(?:it|them|(?-i:[A-Z]))"
@@ -54,6 +41,10 @@ _RATING_FIELD = re.compile(r"\b(?:rat(?:es|ed|ing|ings)|recommendations?|calls?)
 _TITLED = re.compile(r"\w\W+[A-Z][a-z]+\s+Calls?$")
 _TARGET_FIELD = re.compile(r"\b(?:target(?:\s+price)?s?|price\s+targets?|TPs?|PTs?|POs?|price\s+objectives?)\b"
                            r"|目标价", re.I)
+# What a target price rests on ("what multiple is the price target based on", "目标价对应多少倍PE") is a passage
+# of the report's valuation, not the target itself
+_BASIS = re.compile(r"\b(?:based\s+on|basis|multiples?|correspond(?:s|ing)?\s+to|impl(?:y|ies|ied)|derived?"
+                    r"|methodolog(?:y|ies)|method)\b|基于|依据|对应|隐含|估值方法|倍数", re.I)
 _EVERYTHING = re.compile(r"\b(?:view|views|take|stance|cover(?:s|ed|age)?|say|said|think)\b"
                          r"|观点|看法|怎么看|覆盖|研报|报告", re.I)
 _FORECAST_CUE = re.compile(r"\b(?:forecasts?|estimates?|projections?|expect(?:s|ed|ations?)?|consensus)\b"
@@ -145,6 +136,8 @@ def cross_question(question: str, found: Sequence[Company], publishers: Iterable
         fields = ["rating", "target_price"]
     if not fields or (brokers and "forecast" in fields):
         return None  # one broker's forecast is a figure answer citing its cell
+    if "forecast" not in fields and _BASIS.search(text):
+        return None  # what the target rests on: the report's valuation passage
     newest = _default_year("", company)  # the newest report's year
     if "forecast" not in fields and query.years and newest and int(max(query.years)) > int(newest) + 1:
         return None  # "2030 price target": reports state a 12-month target, no year's

@@ -21,6 +21,7 @@ from rag.lexicon import renderings
 from rag.library import Library
 from rag.tables import named_rows
 from rag.terms import (
+    BROKER_NICKNAMES,
     QUESTION_WORDS,
     YEAR,
     Query,
@@ -709,7 +710,9 @@ def _names_of(doc: Document) -> list[tuple[str, str]]:
     for where in ("company", "publisher"):
         value = doc.meta.get(where, "").strip()
         pairs += [(v, where) for v in _variants(value)]
-    firm = doc.meta.get("publisher", "").split()
+    publisher = doc.meta.get("publisher", "").strip()
+    pairs += [(n, "publisher") for n in BROKER_NICKNAMES.get(publisher, ())]  # "CICC" is 中金公司
+    firm = publisher.split()
     while len(firm) > 1 and firm[-1].lower() in _FIRM_EN:  # "BofA Securities" is also "BofA"
         firm.pop()
         pairs.append((" ".join(firm), "publisher"))

@@ -19,8 +19,8 @@ from importlib import resources
 from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
-    "MONTH_NAME", "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm", "Query", "analyze",
-    "content_terms", "finance_terms", "framed_terms", "is_mostly_cjk", "key_terms", "language", "months", "quarters",
+    "BROKER_NICKNAMES", "MONTH_NAME", "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm",
+    "Query", "analyze", "content_terms", "finance_terms", "framed_terms", "is_mostly_cjk", "key_terms", "language", "months", "quarters",
     "question_focus", "says_year", "statement_headings", "subject", "unnamed_terms", "vocabulary",
 ]
 
@@ -28,6 +28,20 @@ YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _LATIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-&]*")
 _ENGLISH_FUNCTION_WORDS = re.compile(r"\b(?:what|which|how|is|are|was|were|the|of|did|does|do)\b", re.I)
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+# Nicknames of firms that publish on Chinese and Hong Kong companies, by the name report cards give them: how
+# questions name them ("CICC" for 中金公司, "大摩" for Morgan Stanley).
+BROKER_NICKNAMES: dict[str, tuple[str, ...]] = {
+    "J.P. Morgan": ("JPMorgan", "JP Morgan", "J.P.Morgan", "JPM", "摩根大通", "小摩"),
+    "Morgan Stanley": ("摩根士丹利", "大摩"),
+    "BofA Securities": ("BofA", "Bank of America", "Merrill Lynch", "美银", "美国银行"),
+    "Citi": ("Citigroup", "Citi Research", "花旗"),
+    "Goldman Sachs": ("Goldman", "高盛"), "UBS": ("瑞银",), "Nomura": ("野村",), "Daiwa": ("大和",),
+    "Macquarie": ("麦格理",), "CLSA": ("里昂",), "Deutsche Bank": ("德意志银行", "德银"), "HSBC": ("汇丰",),
+    "Jefferies": ("杰富瑞",), "中金公司": ("中金", "CICC", "中国国际金融"),
+    "招银国际": ("招銀國際", "CMB International", "CMBI"),
+    "招商证券国际": ("招商證券國際", "China Merchants Securities", "CMS International"),
+    "交银国际": ("交銀國際", "BOCOM International"), "浦银国际": ("浦銀國際", "SPDB International"),
+}
 # How questions are phrased, not what they ask about: interrogatives, references to the report itself and to
 # where in it (文中, 表中: a table's row says neither), colloquial asking (拿到), and English glue words missing
 # from the BM25 stopwords. They never need to appear in the answer passage.

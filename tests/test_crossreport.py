@@ -279,6 +279,10 @@ def test_a_broker_named_with_a_card_field_keeps_that_brokers_row(question, broke
     "How many GPUs does Tencent plan to add in 2026?",  # the verb "add", not the rating
     "Will Tencent buy back more shares this year?",
     "In J.P. Morgan's Key Call note on Tencent, what grossing is estimated for Honor of Kings: World?",  # a title
+    # what a target rests on is the report's valuation passage, not the target
+    "In J.P. Morgan's note on Tencent, what valuation multiple is the HK$690 price target based on?",
+    "CICC cut its Tencent target price to HK$666 - what multiple does that target correspond to?",
+    "中金给腾讯的目标价对应多少倍市盈率？",
 ])
 def test_one_brokers_forecast_no_field_or_an_unknown_company_is_not_cross_report(question):
     assert cross_question(question, FOUND, PUBLISHERS) is None

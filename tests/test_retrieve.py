@@ -220,6 +220,10 @@ def test_scope_names_come_from_file_names_and_legal_names():
     notes = [_doc("boa", "BOA-700.pdf", company="Tencent", publisher="BofA Securities"),
              _doc("daiwa", "DAIWA-700.pdf", company="Tencent", publisher="Daiwa")]
     assert detect_scope("What non-IFRS EPS does BofA forecast for Tencent for 2028E?", notes).doc_ids == ("boa",)
+    # and by the names questions give a firm in the other language: "CICC" for 中金公司, "大和" for Daiwa
+    notes.append(_doc("cicc", "CICC-700.pdf", company="Tencent", publisher="中金公司"))
+    assert detect_scope("What multiple does CICC's Tencent target correspond to?", notes).doc_ids == ("cicc",)
+    assert detect_scope("大和对腾讯的游戏收入预测是多少？", notes).doc_ids == ("daiwa",)
 
 
 def test_a_question_naming_a_broker_and_a_company_is_scoped_to_that_brokers_reports_on_it():
