@@ -34,7 +34,7 @@ from rag.terms import (
     unnamed_terms,
     vocabulary,
 )
-from rag.text import cjk_ratio
+from rag.text import cjk_ratio, squeeze
 from rag.types import Chunk, Document, Hit, Kind
 from rag.verify import coverage
 
@@ -232,7 +232,8 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
 
 
 def _by_coverage(index: SearchIndex, fused: list[tuple[str, float, dict[str, int]]], question: str,
-                 scope: Scope | None, weight: float, heading: float = 0.0) -> list[tuple[str, float, dict[str, int]]]:
+                 scope: Scope | None, weight: float, heading: float = 0.0
+                 ) -> list[tuple[str, float, dict[str, int]]]:
     """The first :data:`RESCORED` of ``fused`` in the order of their fused score (as a share of the first's)
     plus ``weight`` times the IDF-weighted share of the question's key terms that their heading and text say
     (:func:`rag.verify.coverage`, as the evidence gate reads them), plus ``heading`` where the chunk opens a
@@ -246,7 +247,7 @@ def _by_coverage(index: SearchIndex, fused: list[tuple[str, float, dict[str, int
     head = fused[:RESCORED]
     chunks = {c.chunk_id: c for c in index.chunks([cid for cid, _, _ in head])}
     texts = {cid: f"{c.section}\n{c.text}" for cid, c in chunks.items()}
-    said = _plain(question)
+    said = squeeze(question)
     named = {cid: heading * opens_named_section(c, said) for cid, c in chunks.items()}
     first = head[0][1]
     order = sorted(head, key=lambda f: -(f[1] / first + weight * coverage(keys, texts.get(f[0], ""), idf)
@@ -260,19 +261,15 @@ _HEADING_MARK = re.compile(r"^(?:[\s#>*➤►•·◼⚫■□]+|\d{1,2}(?:\.\d{
 HEADING_CHARS = 4  # a shorter heading ("概况", "电网") names no place in a report
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"\s+", "", text).casefold()
-
-
 def opens_named_section(chunk: Chunk, said: str) -> bool:
-    """Whether ``chunk`` opens a section whose heading the question says (``said``, :func:`_plain`):
+    """Whether ``chunk`` opens a section whose heading the question (``said``, :func:`rag.text.squeeze`d) says:
     "Sora 的视频压缩网络是怎么工作的？" and the section "➤ 视频压缩网络". A heading of :data:`HEADING_CHARS`
     characters at least, not part of the report's title (a report's first heading often repeats it); the
     section's later chunks are not its opening."""
-    own = _plain(_HEADING_MARK.sub("", chunk.section.rsplit(">", 1)[-1]))
-    if len(own) < HEADING_CHARS or own not in said or own in _plain(chunk.meta.get("title", "")):
+    own = squeeze(_HEADING_MARK.sub("", chunk.section.rsplit(">", 1)[-1]))
+    if len(own) < HEADING_CHARS or own not in said or own in squeeze(chunk.meta.get("title", "")):
         return False
-    return _plain(_HEADING_MARK.sub("", chunk.text.lstrip()[: len(chunk.section) + 20])).startswith(own)
+    return squeeze(_HEADING_MARK.sub("", chunk.text.lstrip()[: len(chunk.section) + 20])).startswith(own)
 
 
 CELL_POOL = 30  # fused chunks searched for a table row the question names (Ranking.cell)
@@ -287,7 +284,8 @@ def _named_cell_first(index: SearchIndex, fused: list[tuple[str, float, dict[str
     keys = unnamed_terms(key_terms(question), scope.matched if scope else "")
     pool = fused[:CELL_POOL]
     tables = [c for c in index.chunks([cid for cid, _, _ in pool]) if c.kind == Kind.TABLE]
-    named = {c.chunk_id: max(len(r.label) for r in rows) for c in tables if (rows := named_rows(c.text, question, keys))}
+    named = {c.chunk_id: max(len(row.label) for row in rows)
+             for c in tables if (rows := named_rows(c.text, question, keys))}
     if not named:
         return fused
     best = max(range(len(pool)), key=lambda i: (named.get(pool[i][0], 0), -i))  # the longest label asked

@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-__all__ = ["Cell", "NamedRow", "Row", "Table", "named_rows", "parse_period", "parse_value", "row_unit", "scale_of", "table_from_dict",
-           "tables_from_json", "tables_to_json"]
+from rag.text import squeeze
+
+__all__ = ["Cell", "NamedRow", "Row", "Table", "named_rows", "parse_period", "parse_value", "row_unit", "scale_of",
+           "table_from_dict", "tables_from_json", "tables_to_json"]
 
 # A printed number: optional sign or parentheses, currency, thousands separators, decimals, percent.
 NUMBER = re.compile(
@@ -298,7 +300,7 @@ def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow,
     "计算机行业的PB(LF)估值是多少倍？" names the row "计算机 75.75 -4.13% 85.14% 3.99 …" under "PE(TTM)(倍) …
     PB(LF)(倍) …".
     """
-    said = _squeezed(question)
+    said = squeeze(question)
     header: list[str] = []
     named: list[NamedRow] = []
     for line in text.splitlines():
@@ -310,16 +312,12 @@ def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow,
             elif tokens and not TITLE_LINE.match(line):
                 header.append(line)
             continue
-        label = _squeezed("".join(tokens[:first]))
+        label = squeeze("".join(tokens[:first]))
         if len(label) < 2 or label not in said:
             continue
         columns = " ".join([*header[:-1], *header[-1].split()[1:]]) if header else ""
-        above = _squeezed(columns)
-        if any(len(k) > 1 and not k.isdigit() and _squeezed(k) not in label and label not in _squeezed(k)
-               and _squeezed(k) in above for k in keys):
+        above = squeeze(columns)
+        if any(len(k) > 1 and not k.isdigit() and squeeze(k) not in label and label not in squeeze(k)
+               and squeeze(k) in above for k in keys):
             named.append(NamedRow(line.strip(), label, columns))
     return tuple(named)
-
-
-def _squeezed(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()

@@ -7,6 +7,7 @@ numbers such as ``1505.60`` and its BM25 tokeniser keeps each run of Chinese cha
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -130,3 +131,9 @@ def tokenize(text: str, keep_stopwords: bool = False) -> list[str]:
     if keep_stopwords:
         return tokens
     return [t for t in tokens if t not in STOPWORDS]
+
+
+def squeeze(text: str) -> str:
+    """``text`` NFKC-normalised, casefolded and without whitespace: how a heading or a row label is found in a
+    question however either is spaced or set ("PB (LF)" in "pb(lf)", full-width letters)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()

@@ -417,13 +417,14 @@ def test_the_chunk_opening_a_section_the_question_names_comes_first(tmp_path, em
     add_document(titled, "sora-titled", "sora-titled.pdf", {"title": "视频压缩网络专题"}, pieces)
     assert ids(retrieve(titled, asked, k=3))[:2] == ["sora-titled:0", "sora-titled:1"]  # it repeats the title
 
-    from rag.retrieve import _plain, opens_named_section
+    from rag.retrieve import opens_named_section
+    from rag.text import squeeze
 
-    said = _plain(asked)
+    said = squeeze(asked)
     opening, later = (Chunk("c", "d", i, text, "s.pdf", 1, 1, section=sec) for i, (sec, text, _) in
                       enumerate(pieces[1:]))
     assert opens_named_section(opening, said) and not opens_named_section(later, said)
-    assert not opens_named_section(replace(opening, section="网络", text="网络\n视频"), _plain("网络是什么"))  # short
+    assert not opens_named_section(replace(opening, section="网络", text="网络\n视频"), squeeze("网络是什么"))  # short
 
 
 def test_a_table_with_the_row_and_column_the_question_names_comes_first(tmp_path, embedder):
