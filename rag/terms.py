@@ -20,8 +20,8 @@ from rag.text import cjk_ratio, split_sentences, tokenize
 
 __all__ = [
     "BROKER_NICKNAMES", "MONTH_NAME", "QUESTION_WORDS", "STATEMENTS", "STATEMENT_HEADINGS", "YEAR", "FinanceTerm",
-    "Query", "analyze", "content_terms", "finance_terms", "framed_terms", "is_mostly_cjk", "key_terms", "language", "months", "quarters",
-    "question_focus", "says_year", "statement_headings", "subject", "unnamed_terms", "vocabulary",
+    "Query", "analyze", "content_terms", "finance_terms", "framed_terms", "is_mostly_cjk", "key_terms", "language",
+    "months", "quarters", "question_focus", "says_year", "statement_headings", "subject", "unnamed_terms", "vocabulary",
 ]
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
