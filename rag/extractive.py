@@ -126,8 +126,9 @@ class _Sentence:
 
     @property
     def quotable(self) -> bool:
-        """Holds enough of the question's words, or (where the model reads it) is close in meaning."""
-        return self.lexical >= MIN_SENTENCE or (self.dense or 0.0) >= MIN_SIMILARITY
+        """Holds enough of the question's words, or (where the model reads it) is close in meaning, or is the
+        table row the question names under a column it names."""
+        return self.lexical >= MIN_SENTENCE or (self.dense or 0.0) >= MIN_SIMILARITY or self.cell
 
 
 def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:

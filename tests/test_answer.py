@@ -477,3 +477,13 @@ def test_an_answer_reads_the_library_version_once(reports, monkeypatch):
     monkeypatch.setattr(reports.store.docs, "get", lambda **kw: reads.append(kw.get("ids")) or chroma_get(**kw))
     result = answer("ACME 2018 revenue?", reports, mode="extractive")  # retrieval, tables, figures, composing
     assert result.hits and reads.count(["__version__"]) == 1
+
+
+def test_the_row_a_question_names_under_a_column_it_names_is_quoted_though_it_says_few_of_its_words():
+    table = ("图2：除了关注原油断链外，原油产品供给短缺也在通过产业链扩大冲击\n出口国 原油 原油产品 总计\n巴林 0 0.21 0.21\n"
+             "伊朗 1.69 0.72 2.41\n科威特 1.4 0.97 2.37\n沙特 5.43 0.8 6.23\n霍尔木兹海峡2025年日均运量\n(百万桶/日)\n"
+             "14.59 4.92 19.52\n来源：IEA，国金证券研究所")
+    chunk = Chunk("hormuz:3", "hormuz", 3, table, "hormuz.pdf", 3, 3, kind=Kind.TABLE)
+    question = "据IEA统计，2025年经霍尔木兹海峡运输的科威特原油产品日均运量是多少百万桶/日？"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert result.answerable and result.text == "科威特 1.4 0.97 2.37[1]"  # the row under 原油产品, alone
