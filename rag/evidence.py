@@ -37,8 +37,8 @@ from rag.types import Answer, Chunk, Hit, Kind
 from rag.verify import coverage, missing_terms
 
 __all__ = ["EXTRACT_CHUNKS", "Evidence", "credited", "Strength", "Thresholds", "field_labels", "gate", "key_terms",
-           "language", "make_evidence", "mentions", "passage_text", "passes", "question_focus", "refusal", "strength",
-           "term_stats", "unknown_subject", "usable"]
+           "language", "make_evidence", "mentions", "named_rows_of", "passage_text", "passes", "question_focus",
+           "refusal", "strength", "term_stats", "unknown_subject", "usable"]
 
 EXTRACT_CHUNKS = 5  # passages the extractive answer reads (and may cite)
 # Evidence gate, fitted by ``python -m eval.fit_gate`` (docs/results.md, "Fitting the gate") on the
