@@ -143,7 +143,7 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
     scored = _score(evidence, similar())
     asked = {number_key(x) for x in numbers(evidence.question)}
     quantity = asks_quantity(evidence)
-    chosen = _choose(scored, quantity, asked)
+    chosen = _headed(_choose(scored, quantity, asked), candidates, evidence)
     if not quantity:  # a figure is answered by the sentence stating it; a list, an example, a reason may follow it
         chosen = _elaborated(chosen, candidates, evidence)
     if not chosen:
@@ -334,6 +334,23 @@ def _choose(scored: list[_Sentence], quantity: bool, asked: set[str]) -> list[_S
         if sentence.lexical >= best.lexical - LEXICAL_SLACK and not any(_same(sentence, o) for o in chosen):
             chosen.append(sentence)
     return sorted(chosen, key=lambda s: (s.n, s.start))
+
+
+def _headed(chosen: list[_Sentence], candidates: list[_Sentence], evidence: Evidence) -> list[_Sentence]:
+    """The chosen sentences, each table row the question names preceded by its table's header line, when that is
+    quotable text of its passage and not quoted already: "计算机 75.75 … 3.99 …" reads as an answer under
+    "行业名称 PE(TTM)(倍) … PB(LF)(倍) …"."""
+    out: list[_Sentence] = []
+    for sentence in chosen:
+        if sentence.cell:
+            rows = named_rows_of(evidence.hits[sentence.n - 1].chunk, evidence.question)
+            headers = {row.header for row in rows if row.line == sentence.text.strip()}
+            header = next((c for c in candidates if c.n == sentence.n and c.start < sentence.start
+                           and c.text.strip() in headers), None)
+            if header is not None and header not in chosen and header not in out:
+                out.append(header)
+        out.append(sentence)
+    return out
 
 
 def _elaborated(chosen: list[_Sentence], candidates: list[_Sentence], evidence: Evidence) -> list[_Sentence]:

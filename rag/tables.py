@@ -281,12 +281,13 @@ _PROSE = re.compile(r"[。；！？]|[a-z][.;]\s*$")  # a sentence, not a column
 
 @dataclass(frozen=True)
 class NamedRow:
-    """A table row a question names (:func:`named_rows`): its line as printed (stripped), its label, and the
-    column headers above it."""
+    """A table row a question names (:func:`named_rows`): its line as printed (stripped), its label, the
+    column headers above it, and the header line right above the rows as printed (stripped)."""
 
     line: str
     label: str
     columns: str
+    header: str = ""
 
 
 def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow, ...]:
@@ -319,5 +320,5 @@ def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow,
         above = squeeze(columns)
         if any(len(k) > 1 and not k.isdigit() and squeeze(k) not in label and label not in squeeze(k)
                and squeeze(k) in above for k in keys):
-            named.append(NamedRow(line.strip(), label, columns))
+            named.append(NamedRow(line.strip(), label, columns, header[-1].strip()))
     return tuple(named)

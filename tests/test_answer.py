@@ -486,4 +486,5 @@ def test_the_row_a_question_names_under_a_column_it_names_is_quoted_though_it_sa
     chunk = Chunk("hormuz:3", "hormuz", 3, table, "hormuz.pdf", 3, 3, kind=Kind.TABLE)
     question = "据IEA统计，2025年经霍尔木兹海峡运输的科威特原油产品日均运量是多少百万桶/日？"
     result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
-    assert result.answerable and result.text == "科威特 1.4 0.97 2.37[1]"  # the row under 原油产品, alone
+    # the row under 原油产品, after its table's header line
+    assert result.answerable and result.text == "出口国 原油 原油产品 总计[1]科威特 1.4 0.97 2.37[1]"

@@ -448,4 +448,5 @@ def test_a_table_with_the_row_and_column_the_question_names_comes_first(tmp_path
     from rag.answer import answer
 
     said = answer(asked, library)
-    assert said.answerable and said.text.startswith("计算机 75.75 -1.00% 50.00% 3.99")
+    assert said.answerable and said.text.startswith(
+        "行业名称 PE(TTM)(倍) 本周 PE 涨跌幅 市盈率分位数 PB(LF)(倍) 本周 PB 涨跌幅 市净率分位数[1]计算机 75.75 -1.00% 50.00% 3.99")
