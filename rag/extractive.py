@@ -33,6 +33,7 @@ from rag.evidence import (
     usable,
 )
 from rag.lexicon import rendered_in
+from rag.tables import NamedRow
 from rag.terms import content_terms, months
 from rag.text import NUMBER, number_key, numbers
 from rag.types import Answer, Kind
@@ -113,7 +114,7 @@ class _Sentence:
     end: int
     text: str
     labels: str = ""  # metadata field words the sentence states a value of (评级 for 强于大市)
-    cell: bool = False  # a table row the question names, under a column it names (rag.tables.named_rows)
+    cell: NamedRow | None = None  # the table row the question names under a column it names, if it is one
     renderable: tuple[str, ...] = ()  # question words its passage says in the other language (rag.lexicon)
     lexical: float = 0.0  # weighted share of the question's key terms it contains
     dense: float | None = None  # cosine with the question; None where not embedded (unreadable text)
@@ -128,7 +129,7 @@ class _Sentence:
     def quotable(self) -> bool:
         """Holds enough of the question's words, or (where the model reads it) is close in meaning, or is the
         table row the question names under a column it names."""
-        return self.lexical >= MIN_SENTENCE or (self.dense or 0.0) >= MIN_SIMILARITY or self.cell
+        return self.lexical >= MIN_SENTENCE or (self.dense or 0.0) >= MIN_SIMILARITY or self.cell is not None
 
 
 def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
@@ -143,7 +144,7 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
     scored = _score(evidence, similar())
     asked = {number_key(x) for x in numbers(evidence.question)}
     quantity = asks_quantity(evidence)
-    chosen = _headed(_choose(scored, quantity, asked), candidates, evidence)
+    chosen = _headed(_choose(scored, quantity, asked), candidates)
     if not quantity:  # a figure is answered by the sentence stating it; a list, an example, a reason may follow it
         chosen = _elaborated(chosen, candidates, evidence)
     if not chosen:
@@ -183,7 +184,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
         # the words a sentence may say in the other language: those its passage renders (checked once)
         renderable = rendered_in(scoring, f"{text}\n{field_labels(hit.chunk, text, evidence.question)}",
                                  evidence.lang)
-        cells = {row.line for row in named_rows_of(hit.chunk, evidence.question)}
+        cells = {row.line: row for row in named_rows_of(hit.chunk, evidence.question)}
         for start, end in (piece for unit in units(text, hit.chunk.kind) for piece in _around_axes(text, *unit)):
             sentence = text[start:end]
             line_start = text.rfind("\n", 0, start) + 1
@@ -192,7 +193,7 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
             if len(content_terms(sentence)) < 2 and not numbers(sentence) or _SCRAMBLED.search(sentence):
                 continue
             found.append(_Sentence(n, start, end, sentence, field_labels(hit.chunk, sentence, evidence.question),
-                                   renderable=renderable, cell=sentence in cells))
+                                   renderable=renderable, cell=cells.get(sentence)))
     return [replace(c, lexical=credited(evidence.terms, c.matched, evidence.lang, evidence.weights, c.renderable))
             for c in found]
 
@@ -276,7 +277,7 @@ def _score(evidence: Evidence, candidates: list[_Sentence]) -> list[_Sentence]:
             + 0.1 * (1 - (c.n - 1) / EXTRACT_CHUNKS)
             + 0.3 * (c.dense or 0.0)
             + (0.3 if set(c.labels.split()) & set(evidence.terms) else 0.0)  # states the field asked for
-            + (NAMED_CELL if c.cell else 0.0)
+            + (NAMED_CELL if c.cell is not None else 0.0)
             - (0.15 if hit.chunk.kind == Kind.BODY and not _SENTENCE_END.search(c.text) else 0.0)
         )
         scored.append(replace(c, score=score))
@@ -336,17 +337,15 @@ def _choose(scored: list[_Sentence], quantity: bool, asked: set[str]) -> list[_S
     return sorted(chosen, key=lambda s: (s.n, s.start))
 
 
-def _headed(chosen: list[_Sentence], candidates: list[_Sentence], evidence: Evidence) -> list[_Sentence]:
+def _headed(chosen: list[_Sentence], candidates: list[_Sentence]) -> list[_Sentence]:
     """The chosen sentences, each table row the question names preceded by its table's header line, when that is
     quotable text of its passage and not quoted already: "计算机 75.75 … 3.99 …" reads as an answer under
     "行业名称 PE(TTM)(倍) … PB(LF)(倍) …"."""
     out: list[_Sentence] = []
     for sentence in chosen:
-        if sentence.cell:
-            rows = named_rows_of(evidence.hits[sentence.n - 1].chunk, evidence.question)
-            headers = {row.header for row in rows if row.line == sentence.text.strip()}
+        if sentence.cell is not None:
             header = next((c for c in candidates if c.n == sentence.n and c.start < sentence.start
-                           and c.text.strip() in headers), None)
+                           and c.text.strip() == sentence.cell.header), None)
             if header is not None and header not in chosen and header not in out:
                 out.append(header)
         out.append(sentence)

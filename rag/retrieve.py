@@ -211,10 +211,11 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
         "bm25": 1.0, "page_bm25": ranking.page, "dense": weights["dense"] * ranking.dense,
         "page_dense": weights["dense"] * ranking.dense * ranking.page})
     fused = _one_per_page(index, [f for f in fused if f[1] > 0])
+    keys = unnamed_terms(key_terms(asked), scope.matched if scope else "")  # its name is satisfied already
     if ranking.coverage and fused and not figure_named:  # a figure named by its label stays first
-        fused = _by_coverage(index, fused, asked, scope, ranking.coverage, ranking.heading)
+        fused = _by_coverage(index, fused, asked, keys, ranking.coverage, ranking.heading)
     if ranking.cell and fused and not figure_named:
-        fused = _named_cell_first(index, fused, asked, scope)
+        fused = _named_cell_first(index, fused, asked, keys)
     clock.lap("fuse")
     reranker = library.settings.reranker
     pool = fused[: max(_RERANK_POOL if reranker else 0, k)]
@@ -232,17 +233,16 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
 
 
 def _by_coverage(index: SearchIndex, fused: list[tuple[str, float, dict[str, int]]], question: str,
-                 scope: Scope | None, weight: float, heading: float = 0.0
+                 keys: tuple[str, ...], weight: float, heading: float = 0.0
                  ) -> list[tuple[str, float, dict[str, int]]]:
     """The first :data:`RESCORED` of ``fused`` in the order of their fused score (as a share of the first's)
     plus ``weight`` times the IDF-weighted share of the question's key terms that their heading and text say
-    (:func:`rag.verify.coverage`, as the evidence gate reads them), plus ``heading`` where the chunk opens a
+    (``keys``; :func:`rag.verify.coverage`, as the evidence gate reads them), plus ``heading`` where the chunk opens a
     section the question names; each page's first chunk still before any page's second; the rest as they were.
 
     Reciprocal rank fusion knows ranks only: a chunk first in the dense list and fourth in BM25's outranks
     the one BM25 put first, although only the latter says the question's rarest word ("WACC", 弱点).
     """
-    keys = unnamed_terms(key_terms(question), scope.matched if scope else "")  # its name is satisfied already
     idf = index.term_weights(keys)[0]
     head = fused[:RESCORED]
     chunks = {c.chunk_id: c for c in index.chunks([cid for cid, _, _ in head])}
@@ -276,12 +276,11 @@ CELL_POOL = 30  # fused chunks searched for a table row the question names (Rank
 
 
 def _named_cell_first(index: SearchIndex, fused: list[tuple[str, float, dict[str, int]]], question: str,
-                      scope: Scope | None) -> list[tuple[str, float, dict[str, int]]]:
+                      keys: tuple[str, ...]) -> list[tuple[str, float, dict[str, int]]]:
     """``fused`` with the table chunk of its first :data:`CELL_POOL` that holds a row the question names under a
     column it names (:func:`rag.tables.named_rows`: "计算机行业的PB(LF)估值" and the row 计算机 under PB(LF))
     moved first: the cell answers the question, though a long table scores low in BM25. Of several, the one
     whose row label says most of the question ("直接材料、燃料和动力" before "研发费用"), then the best ranked."""
-    keys = unnamed_terms(key_terms(question), scope.matched if scope else "")
     pool = fused[:CELL_POOL]
     tables = [c for c in index.chunks([cid for cid, _, _ in pool]) if c.kind == Kind.TABLE]
     named = {c.chunk_id: max(len(row.label) for row in rows)

@@ -302,6 +302,7 @@ def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow,
     PB(LF)(倍) …".
     """
     said = squeeze(question)
+    asked = tuple(squeeze(k) for k in keys if len(k) > 1 and not k.isdigit())
     header: list[str] = []
     named: list[NamedRow] = []
     for line in text.splitlines():
@@ -318,7 +319,6 @@ def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow,
             continue
         columns = " ".join([*header[:-1], *header[-1].split()[1:]]) if header else ""
         above = squeeze(columns)
-        if any(len(k) > 1 and not k.isdigit() and squeeze(k) not in label and label not in squeeze(k)
-               and squeeze(k) in above for k in keys):
+        if any(k not in label and label not in k and k in above for k in asked):
             named.append(NamedRow(line.strip(), label, columns, header[-1].strip()))
     return tuple(named)
