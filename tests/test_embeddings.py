@@ -1,4 +1,5 @@
-"""Embeddings: the numpy BERT encoder that answers questions without torch equals sentence-transformers."""
+"""Embeddings: the numpy BERT encoder that answers questions without torch, and the ONNX Runtime encoder of
+ingestion's batches, equal sentence-transformers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from rag.embeddings import LIGHT_TEXTS, Embedder, NumpyBert, resolve_model, similarities
+from rag.embeddings import LIGHT_TEXTS, Embedder, NumpyBert, OnnxBert, resolve_model, similarities
 from rag.settings import DEFAULT_EMBED_MODEL
 
 TEXTS = [
@@ -36,15 +37,27 @@ def test_numpy_encoder_equals_sentence_transformers(embedder):
     assert np.allclose(np.linalg.norm(light.encode(TEXTS[:2]), axis=1), 1.0, atol=1e-6)
 
 
-def test_small_encodes_use_the_numpy_encoder_and_large_ones_sentence_transformers(embedder):
+def test_small_encodes_use_the_numpy_encoder_and_large_ones_onnx_runtime(embedder):
     fresh = Embedder(embedder.name)
     assert fresh.dim == 384 and "model" not in fresh.__dict__  # the dimension comes from the config
     one = fresh.encode_one(TEXTS[0])
-    assert "model" not in fresh.__dict__ and one.shape == (384,)
+    assert "model" not in fresh.__dict__ and "fast" not in fresh.__dict__ and one.shape == (384,)
+    many = [f"passage {i}: revenue rose {i}%" for i in range(LIGHT_TEXTS + 1)] + TEXTS
+    batch = fresh.encode(many, batch_size=8)
+    assert isinstance(fresh.__dict__.get("fast"), OnnxBert) and "model" not in fresh.__dict__
+    expected = embedder.model.encode(many, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)
+    assert batch.dtype == np.float32 and np.abs(batch - expected).max() < 1e-5
+    assert np.abs(fresh.encode(many[:3]) - expected[:3]).max() < 1e-5  # once started, it encodes a few too
+    assert "model" not in fresh.__dict__
+
+
+def test_without_onnx_runtime_large_encodes_go_to_sentence_transformers(embedder, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # its import fails
+    fresh = Embedder(embedder.name)
     many = [f"passage {i}: revenue rose {i}%" for i in range(LIGHT_TEXTS + 1)]
-    batch = embedder.encode(many)
+    batch = fresh.encode(many)
+    assert fresh.fast is None and "model" in fresh.__dict__
     assert np.abs(batch - embedder.light.encode(many)).max() < 1e-5
-    assert np.abs(batch[:LIGHT_TEXTS] - embedder.encode(many[:LIGHT_TEXTS])).max() < 1e-5
 
 
 def test_encode_one_keeps_a_questions_vector_for_its_answer(embedder):
@@ -111,6 +124,8 @@ def test_cls_pooling_equals_sentence_transformers(tmp_path):
     model = Embedder(str(folder)).model
     expected = model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(light.encode(TEXTS) - expected).max() < 1e-5
+    fast = OnnxBert.of(light)
+    assert fast is not None and np.abs(fast.encode(TEXTS) - expected).max() < 1e-5
 
 
 @pytest.mark.parametrize("change", [
