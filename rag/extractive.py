@@ -34,8 +34,8 @@ from rag.evidence import (
 )
 from rag.lexicon import rendered_in
 from rag.tables import NamedRow
-from rag.terms import content_terms, months
-from rag.text import NUMBER, number_key, numbers
+from rag.terms import content_terms, key_terms, language, months
+from rag.text import NUMBER, nouns, number_key, numbers
 from rag.types import Answer, Kind
 from rag.verify import coverage, missing_terms, units, verify
 
@@ -71,6 +71,9 @@ _DATE = re.compile(r"(?<!\d)(?:(?:19|20)\d{2}\s*(?:年|[-/.]\d{1,2}(?:[-/.]\d{1,
 # So does a year after a word for when: "during the course of 2026 and 2027", "by 2030" (not "has 2000 soldiers").
 _WHEN_YEAR = re.compile(r"\b((?:in|during|by|since|until|through|from|to|and|of|for|between|before|after|end)\s+)"
                         r"(?:19|20)\d{2}\b(?![-.,]?\d)", re.I)
+# The clauses of a Chinese sentence: what its commas, semicolons and stops separate ("30,000" is one number).
+_CLAUSE = re.compile(r"[，；;。？?！!]|,(?!\d)")
+_PERIOD_TERM = re.compile(r"[\d.]+[年月日号%]?|\d[qh]\d{2}|fy\d{2,4}|\d{2,4}[ea]", re.I)  # 2025年, 4q25, fy27, 26e
 _ASKS_DATE = re.compile(r"几月|哪[一个]?月|几[日号]|哪[一]?天|什么时候|\bwhen\b|\bwhat (?:date|month|day)\b", re.I)
 # "1、", "(2)", "3." opening a line, and "1) …; 2) …", "：（1）…" numbering items inside one
 _LIST_MARKER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）、]|\d{1,2}\.(?!\d))|(?:(?<=[：:；;，,。])|(?<=[：:；;，,。]\s))[(（]?\d{1,2}[)）]"
@@ -151,10 +154,15 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
-    if _asks(evidence, _COUNT) and not any(_states_number(s.text, asked, dates=_asks(evidence, _ASKS_DATE))
-                                           for s in chosen):
-        refused = refusal(evidence, "no_number", "extractive")
-        return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
+    if _asks(evidence, _COUNT):
+        dates, (measure, phrase) = _asks(evidence, _ASKS_DATE), _measure(evidence.question)
+        refused = None
+        if not any(_states_number(s.text, asked, dates=dates) for s in chosen):
+            refused = refusal(evidence, "no_number", "extractive")
+        elif measure and not any(_states_measure(s, measure, asked, dates) for s in chosen):
+            refused = refusal(evidence, "no_figure_of", "extractive", measure=phrase)
+        if refused is not None:
+            return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     join = prompts.SENTENCE_JOIN[evidence.lang]
     text = join.join(f"{s.text}[{s.n}]" for s in chosen)
     composed = time.perf_counter()
@@ -309,6 +317,40 @@ def _states_number(text: str, asked: set[str] | None = None, *, dates: bool = Tr
     if asked:
         bare = NUMBER.sub(lambda m: " " if number_key(m.group().lstrip("$")) in asked else m.group(), bare)
     return _STATES_NUMBER.search(bare) is not None
+
+
+def _measure(question: str) -> tuple[tuple[str, ...], str]:
+    """What a Chinese question asks the number of: the key terms (no periods) of its clause that asks how much,
+    or of the nearest clause before it that names something (a noun: "…哪一项能力，提升了多少？" asks the rise of
+    the 能力); and the words of the clause they span. "…那截至4月3日两融市场平均担保比例具体是多少？" → (两融, 市场,
+    平均, 担保, 比例), "两融市场平均担保比例". None for an English question (its clauses are not marked so) or one
+    that asks no amount."""
+    if language(question) != "zh":
+        return (), ""
+    clauses = _CLAUSE.split(question)
+    keys = [t for t in key_terms(question) if not _PERIOD_TERM.fullmatch(t)]
+    asking = next((i for i, clause in enumerate(clauses) if _COUNT.search(clause)), None)
+    if asking is None:
+        return (), ""
+    for clause in reversed(clauses[: asking + 1]):
+        lowered = clause.casefold()
+        said = tuple(t for t in keys if t in lowered)
+        if any(t in w or w in t for t in said for w in nouns(clause)):
+            first = min(lowered.find(t) for t in said)
+            last = max(lowered.find(t) + len(t) for t in said)
+            return said, clause[first:last].strip()
+    return (), ""
+
+
+def _states_measure(sentence: _Sentence, measure: tuple[str, ...], asked: set[str], dates: bool) -> bool:
+    """Whether a clause of ``sentence`` names the measure and states a number: "融资担保比例仍明显高于2025年上半年
+    水平" names 担保比例 and states none, "融资余额为2.58万亿" states one of another measure. A table row is one
+    clause, its column headers naming what its numbers are."""
+    if sentence.cell is not None or sentence.labels:
+        named = sentence.matched.casefold()
+        return any(t in named for t in measure) and _states_number(sentence.text, asked, dates=dates)
+    return any(any(t in clause.casefold() for t in measure) and _states_number(clause, asked, dates=dates)
+               for clause in _CLAUSE.split(sentence.text))
 
 
 def _answer_numbers(text: str) -> set[str]:

@@ -31,6 +31,11 @@ REASONS = {
         "zh": "原因：问题问的是数量，但最相关的段落没有给出数字。",
         "en": "Reason: the question asks how much or how many, and the best matching passages state no number.",
     },
+    "no_figure_of": {
+        "zh": "原因：问题问的是“{measure}”的数值，但最相关的段落提到它时没有给出数字。",
+        "en": 'Reason: the question asks for the figure of "{measure}", and where the best matching passages '
+        "mention it they state no number.",
+    },
     "entity_missing": {
         "zh": "原因：最相关的段落没有提到“{missing}”。",
         "en": 'Reason: the best matching passages never mention "{missing}".',

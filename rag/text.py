@@ -99,6 +99,15 @@ def _jieba():  # the jieba module, imported once and quietly
     return jieba
 
 
+def nouns(text: str) -> frozenset[str]:
+    """The words of ``text`` (lower-cased) that jieba's part-of-speech tagger reads as nouns or Latin names:
+    "两融市场平均担保比例具体是多少" → 市场, 比例 (担保 and 平均 are a verb and an adjective to it)."""
+    _jieba()
+    import jieba.posseg
+
+    return frozenset(p.word.lower() for p in jieba.posseg.cut(text) if p.flag.startswith("n") or p.flag in ("vn", "eng"))
+
+
 def normalize_number(token: str) -> str:
     """``1,505.60`` -> ``1505.60``; ``1,577.0`` and ``1577`` compare equal after :func:`number_key`."""
     return token.replace(",", "").replace("，", "").replace("−", "-").replace("$", "")

@@ -340,6 +340,24 @@ def test_a_how_many_question_answered_by_no_number_is_refused(reports):
     assert worded.answerable and "弱点" in worded.text
 
 
+def test_a_number_of_another_measure_does_not_answer_how_much_of_this_one():
+    text = ("各项微观资金并未明显流出：截至4月3日融资余额为2.58万亿，相较3月初的高点仅下滑760.77亿，"
+            "而融资担保比例仍明显高于2025年上半年水平。")
+    chunk = Chunk("d:00000", "d", 0, text, "weekly.pdf", 3, 3, "策略", Kind.BODY)
+    question = "东吴策略周评说融资担保比例仍高于2025年上半年，那截至4月3日两融市场平均担保比例具体是多少？"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))  # 2.58万亿 is the balance, not the ratio
+    assert not result.answerable and result.hits[0].chunk is chunk  # what matched is still shown
+    assert result.reason == "原因：问题问的是“两融市场平均担保比例”的数值，但最相关的段落提到它时没有给出数字。"
+    stated = replace(chunk, text=text.replace("仍明显高于2025年上半年水平", "为285.4%，仍明显高于2025年上半年水平"))
+    answered = extractive(make_evidence(question, [Hit(stated, 0.03)]))
+    assert answered.answerable and "285.4%" in answered.text
+    balance = extractive(make_evidence("截至4月3日融资余额是多少？", [Hit(chunk, 0.03)]))  # the measure it states
+    assert balance.answerable and "2.58万亿" in balance.text
+    earlier = "相对 1.0 Pro，提升幅度最大的是哪一项能力，提升了多少？"  # "提升了多少" names no measure: the clause before does
+    rise = Chunk("d:00001", "d", 1, "1.5 Pro 的 Coding 能力较 1.0 Pro 提升 +8.9%，为各项能力中最高。", "report.pdf", 5, 5, "", Kind.BODY)
+    assert extractive(make_evidence(earlier, [Hit(rise, 0.03)])).answerable
+
+
 def test_a_list_number_opening_a_line_is_no_number_stated():
     text = "1、冷冻设备行业\n冷冻设备行业总体竞争较为激烈，市场化程度较高，而市场集中度较低。"
     chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 12, 12, "经营情况讨论与分析", Kind.BODY)
