@@ -32,7 +32,7 @@ from rag.evidence import (
     refusal,
     usable,
 )
-from rag.lexicon import rendered_in
+from rag.lexicon import rendered_in, said_otherwise
 from rag.tables import NamedRow
 from rag.terms import content_terms, key_terms, language, months
 from rag.text import NUMBER, nouns, number_key, numbers
@@ -345,12 +345,15 @@ def _measure(question: str) -> tuple[tuple[str, ...], str]:
 def _states_measure(sentence: _Sentence, measure: tuple[str, ...], asked: set[str], dates: bool) -> bool:
     """Whether a clause of ``sentence`` names the measure and states a number: "融资担保比例仍明显高于2025年上半年
     水平" names 担保比例 and states none, "融资余额为2.58万亿" states one of another measure. A table row is one
-    clause, its column headers naming what its numbers are."""
+    clause, its column headers naming what its numbers are; a measure said in English names it too."""
+    rendered = tuple(t for t in measure if t in sentence.renderable)  # "Speech recognition" names 语音识别
+
+    def names(text: str) -> bool:
+        return any(t in text.casefold() for t in measure) or bool(rendered and said_otherwise(rendered, text, "zh"))
+
     if sentence.cell is not None or sentence.labels:
-        named = sentence.matched.casefold()
-        return any(t in named for t in measure) and _states_number(sentence.text, asked, dates=dates)
-    return any(any(t in clause.casefold() for t in measure) and _states_number(clause, asked, dates=dates)
-               for clause in _CLAUSE.split(sentence.text))
+        return names(sentence.matched) and _states_number(sentence.text, asked, dates=dates)
+    return any(names(clause) and _states_number(clause, asked, dates=dates) for clause in _CLAUSE.split(sentence.text))
 
 
 def _answer_numbers(text: str) -> set[str]:
