@@ -21,6 +21,7 @@ HELDOUT3 = DATASETS / "broker_heldout3.jsonl"
 HELDOUT4 = DATASETS / "broker_heldout4.jsonl"
 HELDOUT5 = DATASETS / "broker_heldout5.jsonl"
 HELDOUT6 = DATASETS / "broker_heldout6.jsonl"
+HELDOUT7 = DATASETS / "broker_heldout7.jsonl"
 BROKER_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "broker-reports"
 
 BROKER_CATEGORIES = {"rating", "target_price", "forecast", "fact", "analyst", "unanswerable"}
@@ -78,7 +79,8 @@ def test_broker_set_shape():
     (HELDOUT4, "held4-", "answerable", 32, {"zh", "en"}),
     (HELDOUT5, "held5-", "answerable", 32, {"zh", "en"}),
     (HELDOUT6, "held6-", "answerable", 32, {"zh", "en"}),
-], ids=["heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"])
+    (HELDOUT7, "held7-", "answerable", 32, {"zh", "en"}),
+], ids=["heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"])
 def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
     questions = load_dataset(dataset)
     assert len({q.id for q in questions}) == len(questions) == count
@@ -91,7 +93,7 @@ def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
     assert len({q.doc for q in questions}) >= 6
     seen = {
         q.question
-        for path in (BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6)
+        for path in (BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6, HELDOUT7)
         if path != dataset
         for q in load_dataset(path)
     }
@@ -105,8 +107,8 @@ def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
 
 
 @pytest.mark.parametrize(
-    "dataset", [BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6],
-    ids=["broker", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"]
+    "dataset", [BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6, HELDOUT7],
+    ids=["broker", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"]
 )
 def test_broker_evidence_is_verbatim_on_its_pages(dataset):
     if not BROKER_REPORTS.is_dir():
