@@ -6,7 +6,7 @@ Importing sentence-transformers (with torch, transformers and scikit-learn) take
 tokenizer.json, equal to sentence-transformers' vectors within 1e-6 — whenever the model is a folder
 holding a plain BERT with mean or CLS pooling and no prompt (the bundled model; bge-small-zh and the like
 given by their folder). Larger batches (ingest) of such a model run the same graph in ONNX Runtime
-(:class:`OnnxBert`, 1.6 times as fast as torch on CPU); hub names and other models go through
+(:class:`OnnxBert`, 1.4 times as fast as torch on CPU); hub names and other models go through
 sentence-transformers.
 
 Small encodes run on one BLAS thread: on a busy 2-core machine a second thread mostly waits for a core,
@@ -217,10 +217,9 @@ class NumpyBert:
         return scaled * self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
 
 
-
 class OnnxBert(NumpyBert):
     """A :class:`NumpyBert` whose layers ONNX Runtime runs: the encoder of ingestion's batches. On a
-    2-core machine it embeds report chunks 1.6 times as fast as sentence-transformers' torch, with the same
+    2-core machine it embeds report chunks 1.4 times as fast as sentence-transformers' torch, with the same
     vectors (within 1e-6). The graph is exported from the model's own torch module once per process
     (2 s, and the torch import); each batch runs on one thread, two batches side by side.
 
@@ -242,7 +241,7 @@ class OnnxBert(NumpyBert):
         options.intra_op_num_threads = options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no core kept busy after
         options.log_severity_level = 3
-        fast = cls.__new__(cls)
+        fast = cls.__new__(cls)  # the light encoder's tokenizer, pooling and config, its layers in the session
         fast.__dict__.update(light.__dict__)
         fast.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         return fast
@@ -288,6 +287,7 @@ def _onnx_graph(path: Path) -> bytes:
         torch.onnx.export(Hidden(), (example, example), graph, input_names=["ids", "mask"],
                           output_names=["hidden"], dynamic_axes=axes, opset_version=17, dynamo=False)
         return graph.read_bytes()
+
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     """BERT's exact (erf) GELU, ``x * Φ(x)``, with Φ read off a table by linear interpolation.

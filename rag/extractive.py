@@ -323,8 +323,8 @@ def _measure(question: str) -> tuple[tuple[str, ...], str]:
     """What a Chinese question asks the number of: the key terms (no periods) of its clause that asks how much,
     or of the nearest clause before it that names something (a noun: "…哪一项能力，提升了多少？" asks the rise of
     the 能力); and the words of the clause they span. "…那截至4月3日两融市场平均担保比例具体是多少？" → (两融, 市场,
-    平均, 担保, 比例), "两融市场平均担保比例". None for an English question (its clauses are not marked so) or one
-    that asks no amount."""
+    平均, 担保, 比例), "两融市场平均担保比例". Nothing for an English question (its clauses are not marked so) or
+    one that asks no amount."""
     if language(question) != "zh":
         return (), ""
     clauses = _CLAUSE.split(question)
