@@ -335,7 +335,8 @@ def _measure(question: str) -> tuple[tuple[str, ...], str]:
     for clause in reversed(clauses[: asking + 1]):
         lowered = clause.casefold()
         said = tuple(t for t in keys if t in lowered)
-        if any(t in w or w in t for t in said for w in nouns(clause)):
+        named = nouns(clause) if said else frozenset()
+        if any(t in w or w in t for t in said for w in named):
             first = min(lowered.find(t) for t in said)
             last = max(lowered.find(t) + len(t) for t in said)
             return said, clause[first:last].strip()
