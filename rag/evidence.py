@@ -288,7 +288,7 @@ def required_places(evidence: Evidence) -> list[Place]:
     """Places the question restricts to ("How many stores in Canada"): a passage that names none of a
     place's forms answers for somewhere else. A place inside the scoped name (Air Canada) restricts nothing."""
     scoped = evidence.scope.get("matched", "")
-    return [p for p in places(question_focus(evidence.question)) if not p.named_in(scoped)]
+    return [p for p in places(question_focus(evidence.question)) if not p.said_in(scoped)]
 
 
 def required_names(evidence: Evidence) -> tuple[list[str], list[str]]:

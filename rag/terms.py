@@ -311,16 +311,24 @@ def asks_standing_text(question: str) -> bool:
 
 @dataclass(frozen=True)
 class Place:
-    """A place a question can restrict a figure to, with the forms a passage may name it by."""
+    """A place a question can restrict a figure to, with the forms a passage may name it by. A home market
+    (国内, domestic) has ``elsewhere`` words: a passage that says none of them speaks of it too."""
 
     forms: tuple[str, ...]
+    elsewhere: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.forms[0]
 
-    def named_in(self, text: str) -> bool:
+    def said_in(self, text: str) -> bool:
+        """Whether ``text`` names the place by one of its forms."""
         return any(pattern.search(text) for pattern in _form_patterns(self.forms))
+
+    def named_in(self, text: str) -> bool:
+        """Whether a passage ``text`` speaks of the place: it says it, or (a home market) none of its elsewhere words."""
+        return self.said_in(text) or bool(self.elsewhere) and not any(
+            pattern.search(text) for pattern in _form_patterns(self.elsewhere))
 
     def as_named_in(self, text: str) -> str:
         """The form ``text`` names the place by (印度 in a Chinese question), else :attr:`name`."""
@@ -331,7 +339,7 @@ class Place:
 @lru_cache(maxsize=1)
 def _places() -> tuple[Place, ...]:
     raw = tomllib.loads(resources.files("rag").joinpath("data/places.toml").read_text(encoding="utf-8"))
-    return tuple(Place(tuple(p["forms"])) for p in raw["place"])
+    return tuple(Place(tuple(p["forms"]), tuple(p.get("elsewhere", ()))) for p in raw["place"])
 
 
 @lru_cache(maxsize=256)
@@ -346,7 +354,7 @@ def _form_patterns(forms: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 def places(text: str) -> tuple[Place, ...]:
     """The places of :data:`rag/data/places.toml` that ``text`` names ("stores in Canada", "在印度的收入")."""
-    return tuple(p for p in _places() if p.named_in(text))
+    return tuple(p for p in _places() if p.said_in(text))
 
 
 @lru_cache(maxsize=1)

@@ -176,3 +176,12 @@ def test_a_year_is_named_as_reports_print_it():
     assert all(says_year(text, "2026") for text in named)
     unnamed = ["2025", "page 126E", "v2.26E", "3.26E", "within 26 days", "20261", "26 个城市"]
     assert not any(says_year(text, "2026") for text in unnamed)
+
+
+def test_a_home_market_is_spoken_of_unless_a_passage_says_elsewhere():
+    (domestic,) = places("美伊冲突之后，国内主营炼厂的产能利用率到3月底掉到了多少？")
+    assert domestic.named_in("主营炼厂的产能利用率降至72%，一是中东原油供应中断")  # a macro report's own market
+    assert not domestic.named_in("公司冷冻设备全球市场占有率第一")
+    assert not domestic.named_in("海外收入占比提升至40%")
+    (canada,) = places("How many stores in Canada?")
+    assert not canada.named_in("stores in the United States")  # other places are never implied
