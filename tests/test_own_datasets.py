@@ -22,6 +22,7 @@ HELDOUT4 = DATASETS / "broker_heldout4.jsonl"
 HELDOUT5 = DATASETS / "broker_heldout5.jsonl"
 HELDOUT6 = DATASETS / "broker_heldout6.jsonl"
 HELDOUT7 = DATASETS / "broker_heldout7.jsonl"
+HELDOUT8 = DATASETS / "broker_heldout8.jsonl"
 BROKER_REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "broker-reports"
 
 BROKER_CATEGORIES = {"rating", "target_price", "forecast", "fact", "analyst", "unanswerable"}
@@ -80,7 +81,8 @@ def test_broker_set_shape():
     (HELDOUT5, "held5-", "answerable", 32, {"zh", "en"}),
     (HELDOUT6, "held6-", "answerable", 32, {"zh", "en"}),
     (HELDOUT7, "held7-", "answerable", 32, {"zh", "en"}),
-], ids=["heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"])
+    (HELDOUT8, "held8-", "answerable", 32, {"zh", "en"}),
+], ids=["heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"])
 def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
     questions = load_dataset(dataset)
     assert len({q.id for q in questions}) == len(questions) == count
@@ -93,7 +95,7 @@ def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
     assert len({q.doc for q in questions}) >= 6
     seen = {
         q.question
-        for path in (BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6, HELDOUT7)
+        for path in (BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6, HELDOUT7, HELDOUT8)
         if path != dataset
         for q in load_dataset(path)
     }
@@ -107,8 +109,8 @@ def test_heldout_set_shape(dataset, prefix, answerable, count, langs):
 
 
 @pytest.mark.parametrize(
-    "dataset", [BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6, HELDOUT7],
-    ids=["broker", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"]
+    "dataset", [BROKER, HELDOUT, HELDOUT2, HELDOUT3, HELDOUT4, HELDOUT5, HELDOUT6, HELDOUT7, HELDOUT8],
+    ids=["broker", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"]
 )
 def test_broker_evidence_is_verbatim_on_its_pages(dataset):
     if not BROKER_REPORTS.is_dir():
