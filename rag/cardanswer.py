@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from rag import prompts
 from rag.crossreport import printed_line, rating_line
 from rag.evidence import Evidence
 from rag.store import Store
@@ -23,6 +24,10 @@ _AUTHOR = re.compile(r"(?:哪位|哪些|哪几位|谁).{0,6}(?:分析师|作者)
                      r"|\bwho\s+(?:is|are)\s+the\s+(?:analysts?|authors?)\b|\bwhich\s+analysts?\b|\bauthors?\s+of\b", re.I)
 _RATING = re.compile(r"评级|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
 _REPORT = re.compile(r"\b(?:this|the)\s+(?:report|note|research)\b|报告|研报|这篇|本文|该文", re.I)
+# What a Chinese question says is rated: "给宁德时代的投资评级", "对电子行业给出的评级" (not "给了什么评级").
+_RATED = re.compile(r"(?:给予?|对)(?![了出过])\s*(?P<rated>(?:(?!什么|哪|何种|怎样)[^，。？?的]){2,16}?)\s*(?:给出|给予)?的?(?:投资)?评级")
+_KIND_WORD = re.compile(r"(?:行业|板块|公司|集团|股份)$")
+_RATING_VALUE = re.compile(r"买入|增持|推荐|持有|中性|减持|卖出|强于大市|跑赢|同步大市|弱于大市|看好|谨慎推荐")
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)
 _ANALYST_LABEL = re.compile(r"分析师|研究员|执业|证书|(?i:analyst|SAC|SFC|CE\s+No)")  # a line naming an analyst
@@ -63,6 +68,9 @@ def card_answer(store: Store, evidence: Evidence) -> Answer | None:
         text = _authors(evidence.lang, doc.meta, people, first=first)
     else:
         located = rating_line(chunks, doc.meta.get("rating", ""))
+        rated = _other_rated(doc, focus)
+        if located is not None and rated:  # the card rates the report's subject, not the company asked about
+            return None if _rated_inside(store, doc, rated) else _not_rated(evidence, doc, rated)
         if located is None or (_PREVIOUS.search(focus) and doc.meta.get("rating_action") != "维持"):
             return None  # the previous rating of a changed one is in the text, not on the card
         found = [located]
@@ -90,6 +98,34 @@ def _the_report(store: Store, evidence: Evidence, focus: str) -> Document | None
     doc = documents[0]
     subjects = [doc.meta.get(k, "") for k in ("company", "sector")]
     return doc if _REPORT.search(focus) or any(s and s in focus for s in subjects) else None
+
+
+def _other_rated(doc: Document, focus: str) -> str:
+    """What a Chinese question says is rated when the report's card does not rate it, else "": "给宁德时代的投资评级"
+    of an industry report asks about a company inside it; "对电子行业给出的评级" of a report rating 电子 is its card's."""
+    match = _RATED.search(focus)
+    if match is None:
+        return ""
+    rated = _KIND_WORD.sub("", re.sub(r"\s+", "", match["rated"]))
+    known = [re.sub(r"\s+", "", doc.meta.get(k, "")) for k in ("company", "sector", "title")]
+    return "" if any(rated in k or (len(k) >= 2 and k in rated) for k in known if k) else rated
+
+
+def _rated_inside(store: Store, doc: Document, rated: str) -> bool:
+    """Whether a line of the report names ``rated`` with a rating (a table of the sector's stocks and their calls)."""
+    return any(rated in line and _RATING_VALUE.search(line)
+               for chunk in store.iter_chunks({"doc_id": doc.doc_id}) for line in chunk.text.splitlines())
+
+
+def _not_rated(evidence: Evidence, doc: Document, rated: str) -> Answer:
+    """The refusal that says whose rating the report gives, and that it gives none of ``rated``."""
+    rating = doc.meta.get("rating", "")
+    subject = doc.meta.get("company") or doc.meta.get("sector") or ""
+    reason = prompts.REASONS["rating_of_other"][evidence.lang].format(
+        rating=rating, subject=subject or prompts.REPORT_SUBJECT[evidence.lang], rated=rated)
+    text = prompts.REFUSAL[evidence.lang] + prompts.SENTENCE_JOIN[evidence.lang] + reason
+    return Answer(evidence.question, text, False, hits=evidence.hits, scope=evidence.scope, reason=reason,
+                  mode="extractive")
 
 
 def _spelled(name: str) -> re.Pattern[str]:

@@ -36,6 +36,10 @@ REASONS = {
         "en": 'Reason: the question asks for the figure of "{measure}", and where the best matching passages '
         "mention it they state no number.",
     },
+    "rating_of_other": {
+        "zh": "原因：这篇报告的评级“{rating}”是给{subject}的，报告没有给出“{rated}”的评级。",
+        "en": 'Reason: the report\'s rating "{rating}" is of {subject}; it gives no rating of "{rated}".',
+    },
     "entity_missing": {
         "zh": "原因：最相关的段落没有提到“{missing}”。",
         "en": 'Reason: the best matching passages never mention "{missing}".',
@@ -53,6 +57,9 @@ REASONS = {
         "en": "Reason: the model found no answer in the {count} passages given.",
     },
 }
+
+# Whom a report's rating is of when its card names neither a company nor a sector.
+REPORT_SUBJECT = {"zh": "它所研究的行业", "en": "the sector it covers"}
 
 SCOPE_NOTE = {
     "zh": "（检索范围：{label}）",
