@@ -34,7 +34,7 @@ from rag.evidence import (
 )
 from rag.lexicon import rendered_in, said_otherwise
 from rag.tables import NamedRow
-from rag.terms import content_terms, key_terms, language, months
+from rag.terms import YEAR, content_terms, key_terms, language, months
 from rag.text import NUMBER, nouns, number_key, numbers
 from rag.types import Answer, Kind
 from rag.verify import coverage, missing_terms, units, verify
@@ -74,6 +74,7 @@ _WHEN_YEAR = re.compile(r"\b((?:in|during|by|since|until|through|from|to|and|of|
 # The clauses of a Chinese sentence: what its commas, semicolons and stops separate ("30,000" is one number).
 _CLAUSE = re.compile(r"[，；;。？?！!]|,(?!\d)")
 _PERIOD_TERM = re.compile(r"[\d.]+[年月日号%]?|\d[qh]\d{2}|fy\d{2,4}|\d{2,4}[ea]", re.I)  # 2025年, 4q25, fy27, 26e
+_WITHHELD = re.compile(r"未披露|未公布|未公开|未透露|不予披露")  # a report saying it does not have the figure
 _ASKS_DATE = re.compile(r"几月|哪[一个]?月|几[日号]|哪[一]?天|什么时候|\bwhen\b|\bwhat (?:date|month|day)\b", re.I)
 # "1、", "(2)", "3." opening a line, and "1) …; 2) …", "：（1）…" numbering items inside one
 _LIST_MARKER = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）、]|\d{1,2}\.(?!\d))|(?:(?<=[：:；;，,。])|(?<=[：:；;，,。]\s))[(（]?\d{1,2}[)）]"
@@ -161,6 +162,8 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
             refused = refusal(evidence, "no_number", "extractive")
         elif measure and not any(_states_measure(s, measure, asked, dates) for s in chosen):
             refused = refusal(evidence, "no_figure_of", "extractive", measure=phrase)
+        elif measure and (withheld := _withheld(chosen, measure, evidence.question)):
+            refused = refusal(evidence, "withheld", "extractive", said=withheld)
         if refused is not None:
             return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     join = prompts.SENTENCE_JOIN[evidence.lang]
@@ -355,6 +358,19 @@ def _states_measure(sentence: _Sentence, measure: tuple[str, ...], asked: set[st
     if sentence.cell is not None or sentence.labels:
         return names(sentence.matched) and _states_number(sentence.text, asked, dates=dates)
     return any(names(clause) and _states_number(clause, asked, dates=dates) for clause in _CLAUSE.split(sentence.text))
+
+
+def _withheld(chosen: list[_Sentence], measure: tuple[str, ...], question: str) -> str:
+    """The clause (or a line of it) of a chosen sentence that says the measure is not disclosed for the question's
+    years ("2024年新签11台套（金额未披露）" for the 2024 amount; not for 2023's), else ""."""
+    years = set(YEAR.findall(question))
+    for sentence in chosen:
+        for clause in (line for part in _CLAUSE.split(sentence.text) for line in part.splitlines()):
+            said = set(YEAR.findall(clause))
+            if (_WITHHELD.search(clause) and any(t in clause.casefold() for t in measure)
+                    and (not said or years <= said)):
+                return clause.strip()
+    return ""
 
 
 def _answer_numbers(text: str) -> set[str]:

@@ -36,6 +36,10 @@ REASONS = {
         "en": 'Reason: the question asks for the figure of "{measure}", and where the best matching passages '
         "mention it they state no number.",
     },
+    "withheld": {
+        "zh": "原因：报告写明这个数字没有披露：“{said}”。",
+        "en": 'Reason: the report says the figure is not disclosed: "{said}".',
+    },
     "rating_of_other": {
         "zh": "原因：这篇报告的评级“{rating}”是给{subject}的，报告没有给出“{rated}”的评级。",
         "en": 'Reason: the report\'s rating "{rating}" is of {subject}; it gives no rating of "{rated}".',

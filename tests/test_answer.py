@@ -358,6 +358,16 @@ def test_a_number_of_another_measure_does_not_answer_how_much_of_this_one():
     assert extractive(make_evidence(earlier, [Hit(rise, 0.03)])).answerable
 
 
+def test_a_figure_the_report_says_it_does_not_disclose_is_refused_quoting_it():
+    text = "订单节奏方面，中国动力2022年新签燃机制造合同20台套/17.8亿元，2023年新签9台套/9.3亿元，2024年新签11台套（金额未披露）。"
+    chunk = Chunk("d:00000", "d", 0, text, "cspc.pdf", 9, 9, "燃机", Kind.BODY)
+    withheld = extractive(make_evidence("中国动力2024年新签的11台套燃气轮机制造合同，总金额是多少亿元？", [Hit(chunk, 0.03)]))
+    assert not withheld.answerable and withheld.hits[0].chunk is chunk
+    assert withheld.reason == "原因：报告写明这个数字没有披露：“2024年新签11台套（金额未披露）”。"
+    earlier = extractive(make_evidence("中国动力2023年新签燃机制造合同的金额是多少亿元？", [Hit(chunk, 0.03)]))
+    assert earlier.answerable and "9.3亿元" in earlier.text  # the year that is disclosed
+
+
 def test_a_list_number_opening_a_line_is_no_number_stated():
     text = "1、冷冻设备行业\n冷冻设备行业总体竞争较为激烈，市场化程度较高，而市场集中度较低。"
     chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 12, 12, "经营情况讨论与分析", Kind.BODY)
