@@ -334,9 +334,10 @@ def field_labels(chunk: Chunk, text: str, question: str = "") -> str:
 
 
 def named_rows_of(chunk: Chunk, question: str) -> tuple[NamedRow, ...]:
-    """The rows of a table chunk that ``question`` names under a column it names (:func:`rag.tables.named_rows`);
-    none for other chunks."""
-    return _named_rows(chunk.text, question) if question and chunk.kind == Kind.TABLE else ()
+    """The rows of a chunk that ``question`` names under a column it names (:func:`rag.tables.named_rows`): of a
+    table chunk, or of a passage that sets a table amid its prose (a broker's SOTP under its paragraph); none for
+    figures and boilerplate."""
+    return _named_rows(chunk.text, question) if question and chunk.kind in (Kind.TABLE, Kind.BODY) else ()
 
 
 @lru_cache(maxsize=64)

@@ -196,7 +196,8 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
         renderable = rendered_in(scoring, f"{text}\n{field_labels(hit.chunk, text, evidence.question)}",
                                  evidence.lang)
         cells = {row.line: row for row in named_rows_of(hit.chunk, evidence.question)}
-        for start, end in (piece for unit in units(text, hit.chunk.kind) for piece in _around_axes(text, *unit)):
+        for start, end in [*(piece for unit in units(text, hit.chunk.kind) for piece in _around_axes(text, *unit)),
+                           *_row_spans(text, cells)]:
             sentence = text[start:end]
             line_start = text.rfind("\n", 0, start) + 1
             if text[line_start:start].lstrip().startswith("#") or sentence == heading:
@@ -207,6 +208,12 @@ def _candidates(evidence: Evidence) -> list[_Sentence]:
                                    renderable=renderable, cell=cells.get(sentence)))
     return [replace(c, lexical=credited(evidence.terms, c.matched, evidence.lang, evidence.weights, c.renderable))
             for c in found]
+
+
+def _row_spans(text: str, cells: dict[str, NamedRow]) -> list[tuple[int, int]]:
+    """The spans of the named rows that a passage's sentences run together with their neighbours (a table
+    set in a passage of prose: its units are not its lines)."""
+    return [(at, at + len(line)) for line in cells if (at := text.find(line)) >= 0]
 
 
 def _around_axes(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -290,6 +290,12 @@ class NamedRow:
     header: str = ""
 
 
+def _says_words(question: str, words: list[str]) -> bool:
+    """Whether ``question`` (case-folded, single-spaced) says ``words`` as whole words: "PE" is not in "per share"."""
+    phrase = r"\s*".join(re.escape(w.casefold()) for w in words)
+    return re.search(rf"(?<![a-z0-9]){phrase}(?![a-z0-9])", question) is not None
+
+
 def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow, ...]:
     """The rows of a table's text that ``question`` names under a column it names.
 
@@ -302,6 +308,7 @@ def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow,
     PB(LF)(倍) …".
     """
     said = squeeze(question)
+    spaced = " ".join(question.casefold().split())
     asked = tuple(squeeze(k) for k in keys if len(k) > 1 and not k.isdigit())
     header: list[str] = []
     named: list[NamedRow] = []
@@ -315,7 +322,7 @@ def named_rows(text: str, question: str, keys: Iterable[str]) -> tuple[NamedRow,
                 header.append(line)
             continue
         label = squeeze("".join(tokens[:first]))
-        if len(label) < 2 or label not in said:
+        if len(label) < 2 or label not in said or label.isascii() and not _says_words(spaced, tokens[:first]):
             continue
         columns = " ".join([*header[:-1], *header[-1].split()[1:]]) if header else ""
         above = squeeze(columns)

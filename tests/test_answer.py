@@ -368,6 +368,16 @@ def test_a_figure_the_report_says_it_does_not_disclose_is_refused_quoting_it():
     assert earlier.answerable and "9.3亿元" in earlier.text  # the year that is disclosed
 
 
+def test_a_table_row_set_in_a_passage_of_prose_is_quoted_by_itself():
+    text = ("We value Tencent at HK$750 per share on a sum of the parts, unchanged from our last note.\n"
+            "Segment Earnings Target multiple Value per share (HKD)\nGames 345.0 19.0x 273.4\nFintech 184.5 3.5x 80.0\n"
+            "Cloud 64.7 6.0x 48.1")
+    chunk = Chunk("d:00000", "d", 0, text, "daiwa.pdf", 2, 2, "", Kind.BODY)
+    result = extractive(make_evidence("In the SOTP, what target multiple is applied to the Fintech segment?",
+                                      [Hit(chunk, 0.03)]))
+    assert result.answerable and result.text == "Fintech 184.5 3.5x 80.0[1]"
+
+
 def test_a_list_number_opening_a_line_is_no_number_stated():
     text = "1、冷冻设备行业\n冷冻设备行业总体竞争较为激烈，市场化程度较高，而市场集中度较低。"
     chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 12, 12, "经营情况讨论与分析", Kind.BODY)

@@ -256,3 +256,6 @@ def test_a_table_row_the_question_names_under_a_column_it_names():
     assert named("各行业合计的市盈率分位数是多少？") == ["合计 60.10 -2.00% 80.00% 2.10 -1.00% 40.00%"]
     by_year = "年份 营收 利润\n2024年 10 12\n2025年 3 4"  # rows labelled by their year
     assert named("2025年营收是多少？", by_year) == ["2025年 3 4"]
+    sotp = "SOTP valuation\nSegment PE Value per share (HKD)\nGames 15 348\nPE 24.7 23.3"
+    assert named("In the SOTP, what is the value per share of the games business?", sotp) == ["Games 15 348"]
+    assert named("What is the bear-case value per share in HKD?", sotp) == []  # "PE" is not in "per share"
