@@ -74,6 +74,10 @@ _WHEN_YEAR = re.compile(r"\b((?:in|during|by|since|until|through|from|to|and|of|
 # The clauses of a Chinese sentence: what its commas, semicolons and stops separate ("30,000" is one number).
 _CLAUSE = re.compile(r"[，；;。？?！!]|,(?!\d)")
 _PERIOD_TERM = re.compile(r"[\d.]+[年月日号%]?|\d[qh]\d{2}|fy\d{2,4}|\d{2,4}[ea]", re.I)  # 2025年, 4q25, fy27, 26e
+# "第一大客户", "最大的供应商": the first of a kind; "前五名客户", "前十大股东": a top-N group of it.
+_FIRST_OF = re.compile(r"(?:第一大|最大的?)(?P<noun>[\u4e00-\u9fff]{2,3}?)(?=的|是|为|有|[，。？?]|$)")
+_TOP_N = re.compile(r"前\s*[二三四五六七八九十两\d]+\s*[名大位家]")
+_FIRST = re.compile(r"第一大|第一名|最大|首位|榜首|居首")
 _WITHHELD = re.compile(r"未披露|未公布|未公开|未透露|不予披露")  # a report saying it does not have the figure
 _ASKS_DATE = re.compile(r"几月|哪[一个]?月|几[日号]|哪[一]?天|什么时候|\bwhen\b|\bwhat (?:date|month|day)\b", re.I)
 # "1、", "(2)", "3." opening a line, and "1) …; 2) …", "：（1）…" numbering items inside one
@@ -155,17 +159,9 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
         return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
-    if _asks(evidence, _COUNT):
-        dates, (measure, phrase) = _asks(evidence, _ASKS_DATE), _measure(evidence.question)
-        refused = None
-        if not any(_states_number(s.text, asked, dates=dates) for s in chosen):
-            refused = refusal(evidence, "no_number", "extractive")
-        elif measure and not any(_states_measure(s, measure, asked, dates) for s in chosen):
-            refused = refusal(evidence, "no_figure_of", "extractive", measure=phrase)
-        elif measure and (withheld := _withheld(chosen, measure, evidence.question)):
-            refused = refusal(evidence, "withheld", "extractive", said=withheld)
-        if refused is not None:
-            return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
+    refused = _unanswered(evidence, chosen, asked)
+    if refused is not None:
+        return replace(refused, timings_ms={"compose": _ms(time.perf_counter() - start)})
     join = prompts.SENTENCE_JOIN[evidence.lang]
     text = join.join(f"{s.text}[{s.n}]" for s in chosen)
     composed = time.perf_counter()
@@ -173,6 +169,41 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
     timings = {"compose": _ms(composed - start), "verify": _ms(time.perf_counter() - composed)}
     return Answer(evidence.question, checked.text, True, checked.citations, evidence.hits, evidence.scope,
                   checked.flags, _topic_note(evidence, chosen), "extractive", timings)
+
+
+def _unanswered(evidence: Evidence, chosen: list[_Sentence], asked: set[str]) -> Answer | None:
+    """The refusal when the chosen sentences match the question without answering it: they speak of a top-N group
+    where it asks for the first; or, asked how much, they state no number, none for the measure asked, or say
+    that it is not disclosed. None when they answer."""
+    first, group = _group_only(chosen, evidence.question)
+    if group:
+        return refusal(evidence, "group_only", "extractive", asked=first, said=group)
+    if not _asks(evidence, _COUNT):
+        return None
+    dates, (measure, phrase) = _asks(evidence, _ASKS_DATE), _measure(evidence.question)
+    if not any(_states_number(s.text, asked, dates=dates) for s in chosen):
+        return refusal(evidence, "no_number", "extractive")
+    if measure and not any(_states_measure(s, measure, asked, dates) for s in chosen):
+        return refusal(evidence, "no_figure_of", "extractive", measure=phrase)
+    if measure and (withheld := _withheld(chosen, measure, evidence.question)):
+        return refusal(evidence, "withheld", "extractive", said=withheld)
+    return None
+
+
+def _group_only(chosen: list[_Sentence], question: str) -> tuple[str, str]:
+    """The first the question asks for ("第一大客户") and the top-N group the chosen sentences speak of instead
+    ("前五名客户": an annual report's concentration disclosure), when no clause that names the noun says which is
+    first; ("", "") otherwise."""
+    match = _FIRST_OF.search(question)
+    if match is None:
+        return "", ""
+    noun = match["noun"]
+    clauses = [c for s in chosen for c in _CLAUSE.split(s.text) if noun in c]
+    groups = [g.group() + noun * c[g.end():].lstrip().startswith(noun) for c in clauses
+              if (g := _TOP_N.search(c)) and noun in c[g.start():]]
+    if not groups or any(_FIRST.search(c) for c in clauses):
+        return "", ""
+    return match.group(), groups[0]
 
 
 def best_similarity(evidence: Evidence, embedder: Embedder | None) -> float | None:

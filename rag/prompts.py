@@ -36,6 +36,10 @@ REASONS = {
         "en": 'Reason: the question asks for the figure of "{measure}", and where the best matching passages '
         "mention it they state no number.",
     },
+    "group_only": {
+        "zh": "原因：问题问的是{asked}，但最相关的段落只说到{said}，没有说哪一个是第一。",
+        "en": "Reason: the question asks for the {asked}, and the best matching passages speak only of the {said}.",
+    },
     "withheld": {
         "zh": "原因：报告写明这个数字没有披露：“{said}”。",
         "en": 'Reason: the report says the figure is not disclosed: "{said}".',

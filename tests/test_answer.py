@@ -368,6 +368,19 @@ def test_a_figure_the_report_says_it_does_not_disclose_is_refused_quoting_it():
     assert earlier.answerable and "9.3亿元" in earlier.text  # the year that is disclosed
 
 
+def test_the_first_of_a_kind_is_not_answered_by_a_top_n_group():
+    text = "截至2019年12月31日，本公司存在一定的信用集中风险，本公司应收账款的25.12%源于余额前五名客户。"
+    chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 88, 88, "信用风险", Kind.BODY)
+    question = "2019年公司第一大客户的名称是什么？"
+    group = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert not group.answerable and group.hits[0].chunk is chunk
+    assert group.reason == "原因：问题问的是第一大客户，但最相关的段落只说到前五名客户，没有说哪一个是第一。"
+    named = replace(chunk, text=text + "公司2019年第一大客户为中集集团，占应收账款的9.8%。")
+    assert extractive(make_evidence(question, [Hit(named, 0.03)])).answerable
+    share = extractive(make_evidence("2019年前五名客户占应收账款的比例是多少？", [Hit(chunk, 0.03)]))
+    assert share.answerable and "25.12%" in share.text  # the group itself is asked
+
+
 def test_a_table_row_set_in_a_passage_of_prose_is_quoted_by_itself():
     text = ("We value Tencent at HK$750 per share on a sum of the parts, unchanged from our last note.\n"
             "Segment Earnings Target multiple Value per share (HKD)\nGames 345.0 19.0x 273.4\nFintech 184.5 3.5x 80.0\n"
