@@ -11,7 +11,7 @@ import re
 
 from rag import prompts
 from rag.crossreport import printed_line, rating_line
-from rag.evidence import Evidence
+from rag.evidence import Evidence, refusal
 from rag.store import Store
 from rag.terms import asks_standing_text, question_focus
 from rag.types import Answer, Citation, Document, Hit
@@ -119,13 +119,9 @@ def _rated_inside(store: Store, doc: Document, rated: str) -> bool:
 
 def _not_rated(evidence: Evidence, doc: Document, rated: str) -> Answer:
     """The refusal that says whose rating the report gives, and that it gives none of ``rated``."""
-    rating = doc.meta.get("rating", "")
-    subject = doc.meta.get("company") or doc.meta.get("sector") or ""
-    reason = prompts.REASONS["rating_of_other"][evidence.lang].format(
-        rating=rating, subject=subject or prompts.REPORT_SUBJECT[evidence.lang], rated=rated)
-    text = prompts.REFUSAL[evidence.lang] + prompts.SENTENCE_JOIN[evidence.lang] + reason
-    return Answer(evidence.question, text, False, hits=evidence.hits, scope=evidence.scope, reason=reason,
-                  mode="extractive")
+    subject = doc.meta.get("company") or doc.meta.get("sector") or prompts.REPORT_SUBJECT[evidence.lang]
+    return refusal(evidence, "rating_of_other", "extractive", rating=doc.meta.get("rating", ""), subject=subject,
+                   rated=rated)
 
 
 def _spelled(name: str) -> re.Pattern[str]:

@@ -286,7 +286,8 @@ def _says_year(text: str, year: str, period: str) -> bool:
 
 def required_places(evidence: Evidence) -> list[Place]:
     """Places the question restricts to ("How many stores in Canada"): a passage that names none of a
-    place's forms answers for somewhere else. A place inside the scoped name (Air Canada) restricts nothing."""
+    place's forms answers for somewhere else (a home market's: one that says abroad or worldwide,
+    :meth:`rag.terms.Place.named_in`). A place inside the scoped name (Air Canada) restricts nothing."""
     scoped = evidence.scope.get("matched", "")
     return [p for p in places(question_focus(evidence.question)) if not p.said_in(scoped)]
 
