@@ -38,7 +38,7 @@ import numpy as np
 
 from rag.embeddings import sample_rows
 from rag.store import ConcurrentWriteError, Store, chunk_from, chunk_meta
-from rag.terms import STATEMENT_HEADINGS, STATEMENTS, statement_headings
+from rag.terms import STATEMENT_HEADINGS, STATEMENTS, is_mostly_cjk, statement_headings
 from rag.text import STOPWORDS, number_key, tokenize
 from rag.types import Chunk, Kind
 
@@ -147,6 +147,21 @@ class SearchIndex:
         token = self.bm25.vocab_dict[term]
         indptr = self.bm25.scores["indptr"]
         return int(indptr[token + 1] - indptr[token])
+
+    def rejoined(self, text: str) -> list[str]:
+        """Words of the index that jieba cut into single characters in ``text`` but kept whole in the reports:
+        "典型时长范围" is cut 典型/时/长/范围, "典型时长约3–5年" keeps 时长."""
+        tokens = tokenize(text, keep_stopwords=True)
+        found: list[str] = []
+        for i in range(len(tokens)):
+            for n in (3, 2):
+                run = tokens[i:i + n]
+                if len(run) == n and all(len(t) == 1 and is_mostly_cjk(t) for t in run):
+                    word = "".join(run)
+                    if self.doc_freq(word) and word not in found:
+                        found.append(word)
+                        break
+        return found
 
     def term_weights(self, words: Sequence[str]) -> tuple[dict[str, float], tuple[str, ...]]:
         """IDF of each word over the chunks, ``log((N + 1) / (df + 0.5))``, and the words no chunk has.

@@ -183,12 +183,15 @@ def _retrieve(library: Library, question: str, k: int, filters: Filters, auto_sc
         kinds = (*kinds, Kind.BOILERPLATE)
     mask = index.mask(restrict, kinds)
     clock.lap("index")
-    own = query_terms(asked)
+    searched = asked
+    own = query_terms(searched)
     inherited = [t for extra in extra_terms for t in terms(extra)]
     if scope is not None:  # inside the scoped documents their own names discriminate nothing
         named = set(terms(scope.matched))
-        own = [t for t in query_terms(scope.unnamed(asked)) if t not in named] or own
+        searched = scope.unnamed(asked)
+        own = [t for t in query_terms(searched) if t not in named] or own
         inherited = [t for t in inherited if t not in named]
+    own += [w for w in index.rejoined(searched) if w not in own]  # 时长, which jieba cut in the question only
     tokens = own + inherited
     lexical = _in_period(index, _lexical(index, tokens, query, ranking), query, allowed, ranking.period)
     captioned = _named_figures_first(index, lexical, question, mask)

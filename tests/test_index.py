@@ -58,6 +58,18 @@ def test_chinese_question_without_spaces_finds_its_chunk(library):
     assert [index.doc_freq(t) for t in ("茅台", "营业", "五粮液", "1505.6", "目标价")] == [2, 2, 1, 1, 0]
 
 
+def test_a_word_jieba_cuts_in_the_question_but_not_in_the_report_is_searched_whole(library):
+    add_document(library, "a", ["库存周期的典型时长约3–5年。", "库存周期的范围很宽，典型的库存周期研究很多。", "朱格拉周期对应设备更新。"])
+    question = "库存周期的典型时长范围是多少年？"
+    assert "时长" not in terms(question)  # cut 时/长 here, whole in the report
+    index = index_of(library)
+    assert index.rejoined(question) == ["时长"]
+    assert index.rejoined("典型范围") == []  # no single characters in a row
+    from rag.retrieve import retrieve
+
+    assert retrieve(library, question).hits[0].chunk.chunk_id == "a:0"
+
+
 def test_postings_are_a_terms_chunks_in_row_order_with_its_scores(library):
     add_document(library, "a", ["营业收入同比增长。", "净利润下降。", "营业收入和净利润。", "营业成本。"])
     index = index_of(library)
