@@ -27,6 +27,7 @@ _REPORT = re.compile(r"\b(?:this|the)\s+(?:report|note|research)\b|报告|研报
 # What a Chinese question says is rated: "给宁德时代的投资评级", "对电子行业给出的评级" (not "给了什么评级").
 _RATED = re.compile(r"(?:给予?|对)(?![了出过])\s*(?P<rated>(?:(?!什么|哪|何种|怎样)[^，。？?的]){2,16}?)\s*(?:给出|给予)?的?(?:投资)?评级")
 _KIND_WORD = re.compile(r"(?:行业|板块|公司|集团|股份)$")
+_POINTING = re.compile(r"(?:该|本|此|这|其|上述|标的)")  # "该公司", "这只股票": the company the report is about
 _RATING_VALUE = re.compile(r"买入|增持|推荐|持有|中性|减持|卖出|强于大市|跑赢|同步大市|弱于大市|看好|谨慎推荐")
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)
@@ -107,6 +108,8 @@ def _other_rated(doc: Document, focus: str) -> str:
     if match is None:
         return ""
     rated = _KIND_WORD.sub("", re.sub(r"\s+", "", match["rated"]))
+    if len(rated) < 2 or _POINTING.match(rated):
+        return ""  # "对该公司的评级", "给本行业的评级": the report's own subject
     known = [re.sub(r"\s+", "", doc.meta.get(k, "")) for k in ("company", "sector", "title")]
     return "" if any(rated in k or (len(k) >= 2 and k in rated) for k in known if k) else rated
 

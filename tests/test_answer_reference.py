@@ -141,6 +141,7 @@ def test_what_a_rating_means_is_read_from_the_rating_definitions_not_the_card(re
 
 def test_a_rating_of_a_company_the_sector_report_only_names_is_refused_naming_whose_rating_it_is(report):
     assert answer("报告给计算机行业的投资评级是什么？", report).kind == "card"
+    assert answer("报告对该行业给出的评级是什么？", report).kind == "card"  # the report's own subject, pointed at
     other = answer("报告给万兴科技的投资评级是什么？", report)  # a company it suggests watching, rated nowhere
     assert not other.answerable and other.kind != "card"
     assert other.reason == "原因：这篇报告的评级“强于大市”是给计算机的，报告没有给出“万兴科技”的评级。"
