@@ -12,6 +12,7 @@ import re
 from rag import prompts
 from rag.crossreport import printed_line, rating_line
 from rag.evidence import Evidence, refusal
+from rag.lexicon import said_otherwise
 from rag.store import Store
 from rag.terms import asks_standing_text, question_focus
 from rag.types import Answer, Citation, Document, Hit
@@ -102,16 +103,19 @@ def _the_report(store: Store, evidence: Evidence, focus: str) -> Document | None
 
 
 def _other_rated(doc: Document, focus: str) -> str:
-    """What a Chinese question says is rated when the report's card does not rate it, else "": "给宁德时代的投资评级"
-    of an industry report asks about a company inside it; "对电子行业给出的评级" of a report rating 电子 is its card's."""
+    """What a Chinese question says is rated when the report rates a sector, not it, else "": "给宁德时代的投资评级"
+    of a sector report asks about a company inside it; "对电子行业给出的评级" of a report rating 电子 is its card's. A
+    company report's card is taken at its word (its company may be named in the other language: 腾讯, Tencent)."""
     match = _RATED.search(focus)
-    if match is None:
+    if match is None or doc.meta.get("company"):
         return ""
     rated = _KIND_WORD.sub("", re.sub(r"\s+", "", match["rated"]))
     if len(rated) < 2 or _POINTING.match(rated):
-        return ""  # "对该公司的评级", "给本行业的评级": the report's own subject
-    known = [re.sub(r"\s+", "", doc.meta.get(k, "")) for k in ("company", "sector", "title")]
-    return "" if any(rated in k or (len(k) >= 2 and k in rated) for k in known if k) else rated
+        return ""  # "对该行业的评级", "给本行业的评级": the report's own subject
+    known = [re.sub(r"\s+", "", doc.meta.get(k) or "") for k in ("sector", "title")]
+    if any(rated in k or (len(k) >= 2 and k in rated) for k in known if k) or said_otherwise((rated,), " ".join(known), "zh"):
+        return ""
+    return rated
 
 
 def _rated_inside(store: Store, doc: Document, rated: str) -> bool:

@@ -143,6 +143,9 @@ def test_who_wrote_a_report_named_by_broker_and_title_is_read_off_its_card(libra
     rated = answer("国金证券《储能高增，盈利能力提升》给了什么评级？", library, mode="extractive")
     assert rated.kind == "card" and "“买入（维持）”评级[1]" in rated.text
     assert rated.citations[0].quote == "投资评级：买入（维持）"
+    # a company report's card is taken at its word, whatever name the question gives its company
+    other_name = answer("国金证券《储能高增，盈利能力提升》给Huayuan Electric的投资评级是什么？", library, mode="extractive")
+    assert other_name.kind == "card" and "“买入（维持）”评级[1]" in other_name.text
 
 
 def test_the_sentence_gives_the_as_of_date_the_ranges_and_the_revisions(library):
