@@ -20,7 +20,7 @@ from rag.types import Answer, Citation, Document, Hit
 __all__ = ["analysts_of", "card_answer"]
 
 # Asking who wrote it, not what its analysts expect ("分析师预计…", "What do the analysts expect…").
-_AUTHOR = re.compile(r"(?:哪位|哪些|哪几位|谁).{0,6}(?:分析师|作者)|(?:分析师|作者).{0,6}(?:是谁|有谁|有哪些|是哪|姓名|名字)"
+_AUTHOR = re.compile(r"(?:哪位|哪些|哪几位|谁).{0,6}(?:分析师|分析员|作者)|(?:分析师|分析员|作者).{0,6}(?:是谁|有谁|有哪些|是哪|姓名|名字)"
                      r"|第一作者|谁写|撰写人|执笔人|\bwho\s+(?:wrote|authored|writes)\b"
                      r"|\bwho\s+(?:is|are)\s+the\s+(?:analysts?|authors?)\b|\bwhich\s+analysts?\b|\bauthors?\s+of\b", re.I)
 _RATING = re.compile(r"评级|\brat(?:ing|ed|es)\b|\brecommendation\b", re.I)
@@ -32,7 +32,7 @@ _POINTING = re.compile(r"(?:该|本|此|这|其|上述|标的)")  # "该公司",
 _RATING_VALUE = re.compile(r"买入|增持|推荐|持有|中性|减持|卖出|强于大市|跑赢|同步大市|弱于大市|看好|谨慎推荐")
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)
-_ANALYST_LABEL = re.compile(r"分析师|研究员|执业|证书|(?i:analyst|SAC|SFC|CE\s+No)")  # a line naming an analyst
+_ANALYST_LABEL = re.compile(r"分析师|分析员|研究员|执业|证书|(?i:analyst|SAC|SFC|CE\s+No)")  # a line naming an analyst
 _CARD_PAGES = (1, 2)  # analysts are printed on a report's first page, a few reports' second
 _ANALYST = re.compile(r"^\s*(?P<name>.+?)\s*(?:\((?P<cert>[^)]*)\))?\s*$")
 

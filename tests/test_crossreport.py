@@ -135,6 +135,8 @@ def test_who_wrote_a_report_named_by_broker_and_title_is_read_off_its_card(libra
     for citation, name in zip(result.citations, ("张明", "李华"), strict=True):
         assert name in citation.quote and citation.page == 1 and "国金证券" in citation.source
         assert result.hits[citation.hit - 1].chunk.text[citation.start:citation.end] == citation.quote
+    said_otherwise = answer("国金证券《储能高增，盈利能力提升》的分析员有哪些？", library, mode="extractive")  # CICC's word
+    assert said_otherwise.kind == "card" and said_otherwise.text == result.text
     first = answer("国金证券《储能高增，盈利能力提升》的第一作者是谁？", library, mode="extractive")
     assert first.kind == "card" and "张明" in first.text and "李华" not in first.text
     assert answer("哪些券商给了华远电气买入评级？", library, mode="extractive").kind == "table"  # no author asked
