@@ -28,6 +28,7 @@ from rag.terms import (
     key_terms,
     language,
     places,
+    quarters,
     question_focus,
     says_year,
     subject,
@@ -143,9 +144,9 @@ def strength(evidence: Evidence, similarity: Similarity | None = None) -> Streng
     unknown = unknown_names(evidence)
     if unknown or not found:
         years, names = required_names(evidence)
-        first = passage_text(evidence.hits[0])
-        period = evidence.hits[0].chunk.meta.get("period", "")
-        absent = ([y for y in years if not _says_year(first, y, period)] + [n for n in names if not mentions(first, n)]
+        first, asked = passage_text(evidence.hits[0]), quarters(evidence.question)
+        meta = evidence.hits[0].chunk.meta
+        absent = ([y for y in years if not _says_year(first, y, meta, asked)] + [n for n in names if not mentions(first, n)]
                   + [p.as_named_in(evidence.question) for p in required_places(evidence) if not p.named_in(first)])
         return Strength(missing=join.join(unknown or absent) or "-")
     texts = [passage_text(evidence.hits[n - 1], evidence.question) for n in found]
@@ -252,6 +253,9 @@ def unknown_names(evidence: Evidence) -> list[str]:
 
 
 _ANNUAL_PERIOD = re.compile(r"(?:FY)?((?:19|20)\d{2})")  # a full year: "2019", "FY2022" (not "2019H1")
+# A quarter named without its year: "二季度", "第二季度", "Q2", "2Q".
+_YEARLESS_QUARTER = {q: re.compile(rf"(?<![\d年])第?{cn}季度|(?<![A-Za-z0-9])(?:Q{q}|{q}Q)(?![A-Za-z0-9])")
+                     for q, cn in zip(range(1, 5), "一二三四", strict=True)}
 _PRIOR_YEAR = re.compile(r"上期|上年|去年|上一年度?|\b(?:prior|previous|last)[- ]year\b", re.I)
 
 
@@ -267,21 +271,27 @@ def usable(evidence: Evidence) -> list[int]:
         return list(range(1, len(evidence.hits[:EXTRACT_CHUNKS]) + 1))
     hits = evidence.hits[:EXTRACT_CHUNKS]
     texts = [passage_text(hit) for hit in hits]  # each passage's once
+    asked = quarters(evidence.question)
     return [
         n for n, (hit, text) in enumerate(zip(hits, texts, strict=True), start=1)
-        if all(_says_year(text, y, hit.chunk.meta.get("period", "")) for y in years)
+        if all(_says_year(text, y, hit.chunk.meta, asked) for y in years)
         and (not names or any(mentions(text, name) for name in names))
         and all(place.named_in(text) for place in where)
     ]
 
 
-def _says_year(text: str, year: str, period: str) -> bool:
-    """Whether a passage speaks of ``year``: it prints it (:func:`rag.terms.says_year`: "26E" too), or it is of
-    the annual report for the year after and speaks of the prior year (a 2019 report's column "上期发生额" holds 2018)."""
+def _says_year(text: str, year: str, meta: dict[str, str], asked: tuple[tuple[str, int], ...] = ()) -> bool:
+    """Whether a passage (``meta``: its chunk's) speaks of ``year``: it prints it (:func:`rag.terms.says_year`:
+    "26E" too); it is of the annual report for the year after and speaks of the prior year (a 2019 report's column
+    "上期发生额" holds 2018); or it is of a report dated in that year and names a quarter the question asks of it
+    without a year ("预计二季度 GDP 同比增长4.8%" in a report of April 2026, asked about 2026年二季度)."""
     if says_year(text, year):
         return True
-    annual = _ANNUAL_PERIOD.fullmatch(period)
-    return bool(annual and int(annual.group(1)) == int(year) + 1 and _PRIOR_YEAR.search(text))
+    annual = _ANNUAL_PERIOD.fullmatch(meta.get("period") or "")
+    if annual and int(annual.group(1)) == int(year) + 1 and _PRIOR_YEAR.search(text):
+        return True
+    return (meta.get("date") or "")[:4] == year and any(
+        y == year and _YEARLESS_QUARTER[q].search(text) for y, q in asked)
 
 
 def required_places(evidence: Evidence) -> list[Place]:

@@ -368,6 +368,17 @@ def test_a_figure_the_report_says_it_does_not_disclose_is_refused_quoting_it():
     assert earlier.answerable and "9.3亿元" in earlier.text  # the year that is disclosed
 
 
+def test_a_quarter_named_without_its_year_is_of_the_reports_own_year():
+    text = "预计二季度 GDP 同比增长4.8%左右，较一季度有所放缓。"
+    chunk = Chunk("d:00000", "d", 0, text, "macro.pdf", 9, 9, "三、二季度前瞻", Kind.BODY,
+                  meta={"date": "2026-04-02", "publisher": "粤开证券"})
+    asked = extractive(make_evidence("粤开证券预计2026年二季度GDP同比增速是多少？", [Hit(chunk, 0.03)]))
+    assert asked.answerable and "4.8%" in asked.text
+    older = replace(chunk, meta={"date": "2025-04-02"})  # last year's report speaks of last year's quarter
+    assert not extractive(make_evidence("粤开证券预计2026年二季度GDP同比增速是多少？", [Hit(older, 0.03)])).answerable
+    assert not extractive(make_evidence("粤开证券预计2026年三季度GDP同比增速是多少？", [Hit(chunk, 0.03)])).answerable
+
+
 def test_the_first_of_a_kind_is_not_answered_by_a_top_n_group():
     text = "截至2019年12月31日，本公司存在一定的信用集中风险，本公司应收账款的25.12%源于余额前五名客户。"
     chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 88, 88, "信用风险", Kind.BODY)
