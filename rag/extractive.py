@@ -155,6 +155,8 @@ def extractive(evidence: Evidence, embedder: Embedder | None = None) -> Answer:
     chosen = _headed(_choose(scored, quantity, asked), candidates)
     if not quantity:  # a figure is answered by the sentence stating it; a list, an example, a reason may follow it
         chosen = _elaborated(chosen, candidates, evidence)
+    elif not any(_states_number(s.text, asked, dates=_asks(evidence, _ASKS_DATE)) for s in chosen):
+        chosen = _detailed(chosen, candidates, evidence, asked)
     if not chosen:
         covered = max((c.lexical for c in scored), default=0.0)
         refused = refusal(evidence, "too_weak", "extractive", covered=f"{covered:.0%}", missing="-")
@@ -449,6 +451,26 @@ def _headed(chosen: list[_Sentence], candidates: list[_Sentence]) -> list[_Sente
             if header is not None and header not in chosen and header not in out:
                 out.append(header)
         out.append(sentence)
+    return out
+
+
+def _detailed(chosen: list[_Sentence], candidates: list[_Sentence], evidence: Evidence, asked: set[str]
+              ) -> list[_Sentence]:
+    """The chosen sentences, each followed by the first later sentence of its passage, within its list item, that
+    says a key word of the question the chosen one lacks and states a number: an item's heading names the subject,
+    its details the figures ("1.南通四方罐式储运设备制造有限公司 公司全资子公司。" then "…营业收入：人民币789,365,006.01元…")."""
+    dates = _asks(evidence, _ASKS_DATE)
+    out = list(chosen)
+    for sentence in chosen:
+        lacking = [t for t in evidence.terms if t not in sentence.text.casefold() and not _PERIOD_TERM.fullmatch(t)]
+        later = sorted((c for c in candidates if c.n == sentence.n and c.start >= sentence.end), key=lambda c: c.start)
+        for candidate in later:
+            if _LIST_MARKER.match(candidate.text):
+                break  # the next item of the list
+            if any(t in candidate.text.casefold() for t in lacking) and _states_number(candidate.text, asked, dates=dates):
+                if candidate not in out:
+                    out.insert(out.index(sentence) + 1, candidate)
+                break
     return out
 
 

@@ -368,6 +368,18 @@ def test_a_figure_the_report_says_it_does_not_disclose_is_refused_quoting_it():
     assert earlier.answerable and "9.3亿元" in earlier.text  # the year that is disclosed
 
 
+def test_a_figure_under_a_list_items_heading_answers_for_the_item():
+    text = ("1.南通四方罐式储运设备制造有限公司\n公司全资子公司。\n主要产品或服务: 储运设备及部件的设计、开发、生产、销售、安装、"
+            "维修、检测、保养；压力容器、食品加工机械的设计、开发、生产和销售。（依法须经批准的项目，经相关部门批准后方可开展经营活动）\n"
+            "注册资本：人民币200,000,000.00元\n总资产：人民币1,519,674,921.33元\n净资产：人民币988,278,139.81元\n"
+            "营业收入：人民币789,365,006.01元\n净利润：人民币61,234,567.89元。\n"
+            "2、南通四方节能科技有限公司\n公司全资子公司，成立于2018年。\n营业收入：人民币12,345,678.00元")
+    chunk = Chunk("d:00000", "d", 0, text, "annual.pdf", 16, 16, "主要控股参股公司分析", Kind.BODY, meta={"period": "2019"})
+    question = "全资子公司南通四方罐式储运设备制造有限公司2019年的营业收入是多少元？"
+    result = extractive(make_evidence(question, [Hit(chunk, 0.03)]))
+    assert result.answerable and "789,365,006.01" in result.text and "12,345,678.00" not in result.text
+
+
 def test_a_quarter_named_without_its_year_is_of_the_reports_own_year():
     text = "预计二季度 GDP 同比增长4.8%左右，较一季度有所放缓。"
     chunk = Chunk("d:00000", "d", 0, text, "macro.pdf", 9, 9, "三、二季度前瞻", Kind.BODY,
