@@ -468,7 +468,7 @@ def _detailed(chosen: list[_Sentence], candidates: list[_Sentence], evidence: Ev
             if _LIST_MARKER.match(candidate.text):
                 break  # the next item of the list
             if any(t in candidate.text.casefold() for t in lacking) and _states_number(candidate.text, asked, dates=dates):
-                if candidate not in out:
+                if not any((o.n, o.start) == (candidate.n, candidate.start) for o in out):  # quoted once
                     out.insert(out.index(sentence) + 1, candidate)
                 break
     return out
