@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 from rag import prompts
+from rag.crossquestion import RATING_GROUPS
 from rag.crossreport import printed_line, rating_line
 from rag.evidence import Evidence, refusal
 from rag.lexicon import said_otherwise
 from rag.store import Store
-from rag.terms import asks_standing_text, question_focus
+from rag.terms import asks_standing_text, is_mostly_cjk, question_focus
 from rag.types import Answer, Citation, Document, Hit
 
 __all__ = ["analysts_of", "card_answer"]
@@ -29,7 +30,8 @@ _REPORT = re.compile(r"\b(?:this|the)\s+(?:report|note|research)\b|报告|研报
 _RATED = re.compile(r"(?:给予?|对)(?![了出过])\s*(?P<rated>(?:(?!什么|哪|何种|怎样)[^，。？?的]){2,16}?)\s*(?:给出|给予)?的?(?:投资)?评级")
 _KIND_WORD = re.compile(r"(?:行业|板块|公司|集团|股份)$")
 _POINTING = re.compile(r"(?:该|本|此|这|其|上述|标的)")  # "该公司", "这只股票": the company the report is about
-_RATING_VALUE = re.compile(r"买入|增持|推荐|持有|中性|减持|卖出|强于大市|跑赢|同步大市|弱于大市|看好|谨慎推荐")
+# A Chinese rating as a report prints it beside a stock: the cross-report groups' words, and a sector call's 看好.
+_RATING_VALUE = re.compile("|".join([*(w for group in RATING_GROUPS for w in group if is_mostly_cjk(w)), "看好"]))
 _PREVIOUS = re.compile(r"上一?次|此前|之前|原来|\bprevious\b|\bprior\b|\bbefore\b", re.I)
 _FIRST = re.compile(r"第一作者|第一位|首席|\blead\s+analyst\b|\bfirst\s+author\b", re.I)
 _ANALYST_LABEL = re.compile(r"分析师|分析员|研究员|执业|证书|(?i:analyst|SAC|SFC|CE\s+No)")  # a line naming an analyst

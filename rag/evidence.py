@@ -30,6 +30,7 @@ from rag.terms import (
     places,
     quarters,
     question_focus,
+    says_quarter,
     says_year,
     subject,
     unnamed_terms,
@@ -253,9 +254,6 @@ def unknown_names(evidence: Evidence) -> list[str]:
 
 
 _ANNUAL_PERIOD = re.compile(r"(?:FY)?((?:19|20)\d{2})")  # a full year: "2019", "FY2022" (not "2019H1")
-# A quarter named without its year: "二季度", "第二季度", "Q2", "2Q".
-_YEARLESS_QUARTER = {q: re.compile(rf"(?<![\d年])第?{cn}季度|(?<![A-Za-z0-9])(?:Q{q}|{q}Q)(?![A-Za-z0-9])")
-                     for q, cn in zip(range(1, 5), "一二三四", strict=True)}
 _PRIOR_YEAR = re.compile(r"上期|上年|去年|上一年度?|\b(?:prior|previous|last)[- ]year\b", re.I)
 
 
@@ -291,7 +289,7 @@ def _says_year(text: str, year: str, meta: dict[str, str], asked: tuple[tuple[st
     if annual and int(annual.group(1)) == int(year) + 1 and _PRIOR_YEAR.search(text):
         return True
     return (meta.get("date") or "")[:4] == year and any(
-        y == year and _YEARLESS_QUARTER[q].search(text) for y, q in asked)
+        y == year and says_quarter(text, q) for y, q in asked)
 
 
 def required_places(evidence: Evidence) -> list[Place]:

@@ -166,6 +166,17 @@ def months(text: str) -> set[tuple[int, int]]:
     return found
 
 
+# A quarter as a passage names it, with or without its year: "二季度", "第二季度", "Q2", "2Q".
+_QUARTER_SAID = {n: re.compile(rf"(?<![\d年])第?{cn}季度|(?<![A-Za-z0-9])(?:Q{n}|{n}Q)(?![A-Za-z0-9])")
+                 for cn, n in _QUARTER_NUMBERS.items() if not cn.isascii()}
+
+
+def says_quarter(text: str, quarter: int) -> bool:
+    """Whether ``text`` names fiscal ``quarter`` (1-4) without a year run into it: "预计二季度 GDP…", "Q2", "2Q"
+    (not "2026年二季度" or "2Q26", which :func:`says_year` reads)."""
+    return _QUARTER_SAID[quarter].search(text) is not None
+
+
 def says_year(text: str, year: str) -> bool:
     """Whether ``text`` names ``year`` ("2026"), as reports print it: 2026, 2026E, FY2026, or short in a
     broker's note: 26E, 26F, FY26, 26年, either end of a range ("26-27E"), a quarter or half of it (1Q26, 2H26)."""
